@@ -1,0 +1,30 @@
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { QueueServiceClient } from '@azure/storage-queue';
+import * as df from 'durable-functions';
+import { getConfig } from '../shared/config';
+import { getPool } from '../shared/db';
+import { CheckSkipped, runHealthChecks } from '../shared/health';
+
+/** GET /api/health — database, storage queue and Durable backend reachability; 503 names the failing check. */
+export async function health(_request: HttpRequest, client: df.DurableClient, _context: InvocationContext): Promise<HttpResponseInit> {
+  const config = getConfig();
+  const report = await runHealthChecks({
+    database: async () => {
+      if (!config.databaseUrl) throw new CheckSkipped('DATABASE_URL is not set');
+      await getPool(config.databaseUrl).query('select 1');
+    },
+    queue: async () => {
+      const storage = config.storage;
+      if (!storage) throw new CheckSkipped('AzureWebJobsStorage is not set');
+      if (!('connectionString' in storage)) throw new CheckSkipped('identity-based storage connection: checked by the platform');
+      await QueueServiceClient.fromConnectionString(storage.connectionString).getProperties();
+    },
+    durable: async () => {
+      // Listing instances created from now on is cheap and proves the task hub answers.
+      await client.getStatusBy({ createdTimeFrom: new Date() });
+    },
+  });
+  return { status: report.status === 'healthy' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
+}
+
+df.app.client.http('health', { route: 'health', methods: ['GET'], authLevel: 'anonymous', handler: health });

@@ -1,0 +1,36 @@
+// Installs dependencies when they are missing or stale, so `npm start` and `npm test` work on a fresh clone.
+// Plain ESM with Node built-ins only: it runs before anything is installed.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const lockFile = join(root, 'package-lock.json');
+// npm ci deletes node_modules first, so a marker inside it can never outlive the tree it describes.
+const marker = join(root, 'node_modules', '.longhaul-deps');
+
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 20) {
+  console.error(`longhaul needs Node.js 20 or newer; this is ${process.version}.`);
+  process.exit(1);
+}
+
+const wanted = createHash('sha256')
+  .update(readFileSync(lockFile))
+  .update(readFileSync(join(root, 'package.json')))
+  .digest('hex');
+const installed = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : '';
+
+if (installed !== wanted) {
+  const why = existsSync(join(root, 'node_modules')) ? 'package-lock.json changed' : 'node_modules is missing';
+  console.log(`installing dependencies (${why}): npm ci`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const result = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('npm ci failed; see the output above.');
+    process.exit(result.status ?? 1);
+  }
+  writeFileSync(marker, `${wanted}\n`);
+}

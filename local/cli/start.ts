@@ -1,0 +1,109 @@
+/**
+ * `npm start`: the whole system on one machine — embedded Postgres, in-process Azurite, and the local Functions host
+ * running the built app. DATABASE_URL / AzureWebJobsStorage point it at external services instead. State lives in
+ * ${LONGHAUL_HOME:-.longhaul}; on ready it writes local.json and prints a line containing "ready".
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { startHost } from '../host/host';
+import { createLogger } from '../host/logger';
+import { generateKey, loadOrCreateKeys } from '../http/keys';
+import { acquireHomeLock } from '../services/homeLock';
+import { startAzurite } from '../services/azurite';
+import { startPostgres } from '../services/postgres';
+
+const repoRoot = resolve(__dirname, '..', '..', '..');
+
+interface LocalSecrets {
+  webhookSecret: string;
+  jwtSecret: string;
+}
+
+function loadOrCreateSecrets(file: string): LocalSecrets {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LocalSecrets;
+  const secrets = { webhookSecret: generateKey(), jwtSecret: generateKey() };
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return secrets;
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const log = createLogger('start');
+  const home = resolve(process.env.LONGHAUL_HOME ?? join(repoRoot, '.longhaul'));
+  const lock = await acquireHomeLock(home);
+  const stops: (() => Promise<void>)[] = [() => lock.release()];
+
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const pg = await startPostgres({ dataDir: join(home, 'pg') });
+    stops.unshift(() => pg.stop());
+    databaseUrl = await ensureDatabase(pg.url, 'longhaul');
+  }
+  let storage = process.env.AzureWebJobsStorage;
+  if (!storage) {
+    const azurite = await startAzurite({ dataDir: join(home, 'azurite') });
+    stops.unshift(() => azurite.stop());
+    storage = azurite.connectionString;
+  }
+  const keys = loadOrCreateKeys(join(home, 'keys.json'));
+  const secrets = loadOrCreateSecrets(join(home, 'secrets.json'));
+  // The app reads its settings from the environment, exactly as on Azure (app settings become variables).
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.AzureWebJobsStorage = storage;
+  process.env.SUPABASE_WEBHOOK_SECRET ??= secrets.webhookSecret;
+  process.env.SUPABASE_JWT_SECRET ??= secrets.jwtSecret;
+
+  const host = await startHost({ appDir: repoRoot, port: Number(process.env.LONGHAUL_PORT ?? '7071'), databaseUrl, keys, log: createLogger('host') });
+  stops.unshift(() => host.stop());
+
+  const localJson = {
+    baseUrl: host.url,
+    databaseUrl,
+    storageConnectionString: storage,
+    adminKey: keys.masterKey,
+    webhookSecret: process.env.SUPABASE_WEBHOOK_SECRET,
+    jwtSecret: process.env.SUPABASE_JWT_SECRET,
+    // Filled once the jobs schema exists (engine issue): a signed-in demo user with 10,000 credits.
+    demoUser: null,
+  };
+  writeFileSync(join(home, 'local.json'), `${JSON.stringify(localJson, null, 2)}\n`, { mode: 0o600 });
+
+  const ms = Math.round(performance.now() - started);
+  console.log(`  app:          ${host.url}/api/health`);
+  console.log(`  functions:    ${host.functionNames.join(', ')}`);
+  console.log(`  durable API:  ${host.url}/runtime/webhooks/durabletask/instances?code=<adminKey>`);
+  console.log(`  settings:     ${join(home, 'local.json')} (adminKey, databaseUrl, storageConnectionString)`);
+  console.log(`longhaul ready on ${host.url} in ${ms} ms`);
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    (async () => {
+      for (const stop of stops) await stop().catch((err: unknown) => log.warn(`stop: ${(err as Error).message}`));
+    })().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`longhaul failed to start: ${(err as Error).message}`);
+  process.exit(1);
+});

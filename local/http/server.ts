@@ -1,0 +1,247 @@
+/**
+ * The host's HTTP front end: function routes under the route prefix (ASP.NET templates, methods, auth levels),
+ * the Durable management API (keyed under /runtime/webhooks/durabletask, loopback-only under /durabletask for the
+ * SDK's rpcBaseUrl), and the host status endpoint. Answers mirror the Functions host: unknown route or method → 404
+ * with an empty body, missing or wrong key → 401, handler error → 500, body too large → 413.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { compareRoutes, compileRoute, type CompiledRoute } from './routeTemplate';
+import { keyAllows, type AuthLevel, type HostKeys } from './keys';
+import type { ApiResponse, ManagementApi } from '../durable/managementApi';
+import type { RpcHttpData } from '../host/rpc';
+import type { HostLogger } from '../host/logger';
+
+export interface HttpRoute {
+  functionName: string;
+  route: CompiledRoute;
+  methods: Set<string>;
+  authLevel: AuthLevel;
+}
+
+export interface HttpFrontEndOptions {
+  routePrefix: string;
+  maxRequestBodyBytes: number;
+  keys: HostKeys;
+  durableApi: () => ManagementApi | undefined;
+  invoke(functionName: string, request: RpcHttpData): Promise<RpcHttpData | undefined>;
+  log: HostLogger;
+}
+
+const DURABLE_PUBLIC = '/runtime/webhooks/durabletask';
+const DURABLE_RPC = '/durabletask';
+
+export class HttpFrontEnd {
+  #routes: HttpRoute[] = [];
+  #server: Server | undefined;
+
+  constructor(private readonly opts: HttpFrontEndOptions) {}
+
+  addRoute(functionName: string, template: string, methods: string[] | undefined, authLevel: AuthLevel): HttpRoute {
+    const route: HttpRoute = {
+      functionName,
+      route: compileRoute(template),
+      methods: new Set((methods ?? ['GET', 'POST']).map((m) => m.toUpperCase())),
+      authLevel,
+    };
+    this.#routes.push(route);
+    this.#routes.sort((a, b) => compareRoutes(a.route, b.route));
+    return route;
+  }
+
+  get routes(): readonly HttpRoute[] {
+    return this.#routes;
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const server = createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        this.opts.log.error(`unhandled error serving ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    // Long-running requests (e.g. wait-for-completion) must not be cut by Node's default request timeout.
+    server.requestTimeout = 0;
+    server.keepAliveTimeout = 5000;
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    const path = url.pathname;
+    const method = (req.method ?? 'GET').toUpperCase();
+    const presentedKey = url.searchParams.get('code') ?? header(req, 'x-functions-key');
+
+    if (path === DURABLE_RPC || path.startsWith(`${DURABLE_RPC}/`)) {
+      if (!isLoopback(req.socket.remoteAddress)) return send(res, { status: 403 });
+      return this.#durable(req, res, url, path.slice(DURABLE_RPC.length));
+    }
+    if (path === DURABLE_PUBLIC || path.startsWith(`${DURABLE_PUBLIC}/`)) {
+      if (!keyAllows(this.opts.keys, 'admin', presentedKey ?? undefined)) return send(res, { status: 401 });
+      return this.#durable(req, res, url, path.slice(DURABLE_PUBLIC.length));
+    }
+    if (path === '/admin/host/status') {
+      if (!keyAllows(this.opts.keys, 'admin', presentedKey ?? undefined)) return send(res, { status: 401 });
+      return send(res, { status: 200, body: { state: 'Running', version: 'longhaul-local' } });
+    }
+    if (path === '/' && method === 'GET') {
+      return send(res, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: Buffer.from('<!doctype html><title>longhaul</title><p>Your Functions app is up and running (longhaul local host).</p>') });
+    }
+
+    const prefix = this.opts.routePrefix ? `/${this.opts.routePrefix}` : '';
+    if (prefix && path.toLowerCase() !== prefix.toLowerCase() && !path.toLowerCase().startsWith(`${prefix.toLowerCase()}/`)) {
+      return send(res, { status: 404 });
+    }
+    const routePath = path.slice(prefix.length);
+    let matched: { route: HttpRoute; params: Record<string, string> } | undefined;
+    for (const route of this.#routes) {
+      const params = route.route.match(routePath);
+      // As in the Functions host, a route whose methods exclude this verb does not match at all (404, not 405).
+      if (params && route.methods.has(method)) {
+        matched = { route, params };
+        break;
+      }
+    }
+    if (!matched) return send(res, { status: 404 });
+    if (!keyAllows(this.opts.keys, matched.route.authLevel, presentedKey ?? undefined)) return send(res, { status: 401 });
+
+    const body = await readBody(req, this.opts.maxRequestBodyBytes);
+    if (body === 'too-large') return send(res, { status: 413 }, true);
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const query: Record<string, string> = {};
+    for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
+    const rpcRequest: RpcHttpData = {
+      method,
+      url: url.toString(),
+      headers,
+      query,
+      params: matched.params,
+      ...(body.length > 0 ? { body: { bytes: body } } : {}),
+    };
+    let response: RpcHttpData | undefined;
+    try {
+      response = await this.opts.invoke(matched.route.functionName, rpcRequest);
+    } catch {
+      // The invocation already logged the error; like the host, clients get a bare 500.
+      return send(res, { status: 500 });
+    }
+    if (!response) return send(res, { status: 204 });
+    writeRpcResponse(res, response);
+  }
+
+  async #durable(req: IncomingMessage, res: ServerResponse, url: URL, rest: string): Promise<void> {
+    const api = this.opts.durableApi();
+    if (!api) return send(res, { status: 404 });
+    const body = await readBody(req, this.opts.maxRequestBodyBytes);
+    if (body === 'too-large') return send(res, { status: 413 }, true);
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    const result = await api.handle({
+      method: req.method ?? 'GET',
+      segments: rest.split('/').filter((s) => s.length > 0),
+      query: url.searchParams,
+      headers,
+      body,
+      url: url.toString(),
+    });
+    send(res, result);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) return 'too-large';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, response: ApiResponse, close = false): void {
+  const headers: Record<string, string> = { ...(response.headers ?? {}) };
+  let payload: Buffer | undefined;
+  if (Buffer.isBuffer(response.body)) payload = response.body;
+  else if (response.body !== undefined) {
+    payload = Buffer.from(JSON.stringify(response.body));
+    headers['content-type'] ??= 'application/json; charset=utf-8';
+  }
+  if (close) headers.connection = 'close';
+  headers['content-length'] = String(payload?.length ?? 0);
+  res.writeHead(response.status, headers);
+  res.end(payload);
+}
+
+/** Writes the RPC HTTP response a handler produced (library toRpcHttp) to the wire. */
+function writeRpcResponse(res: ServerResponse, http: RpcHttpData): void {
+  const status = Number(http.statusCode ?? '200') || 200;
+  const headers: Record<string, string | string[]> = { ...(http.headers ?? {}) };
+  const cookies = (http.cookies ?? []).map((c) => serializeCookie(c as RpcCookie));
+  if (cookies.length) headers['set-cookie'] = cookies;
+  const body = http.body;
+  let payload: Buffer = Buffer.alloc(0);
+  if (body?.bytes) payload = Buffer.from(body.bytes);
+  else if (typeof body?.string === 'string') payload = Buffer.from(body.string);
+  if (status === 204 || status === 205 || status === 304) payload = Buffer.alloc(0);
+  headers['content-length'] = String(payload.length);
+  res.writeHead(status, headers);
+  res.end(payload);
+}
+
+interface RpcCookie {
+  name: string;
+  value: string;
+  domain?: { value?: string };
+  path?: { value?: string };
+  expires?: { value?: { seconds?: number } };
+  secure?: { value?: boolean };
+  httpOnly?: { value?: boolean };
+  sameSite?: string | number;
+  maxAge?: { value?: number };
+}
+
+function serializeCookie(c: RpcCookie): string {
+  const parts = [`${c.name}=${c.value}`];
+  if (c.domain?.value) parts.push(`Domain=${c.domain.value}`);
+  if (c.path?.value) parts.push(`Path=${c.path.value}`);
+  if (c.expires?.value?.seconds !== undefined) parts.push(`Expires=${new Date(c.expires.value.seconds * 1000).toUTCString()}`);
+  if (c.maxAge?.value !== undefined) parts.push(`Max-Age=${c.maxAge.value}`);
+  if (c.secure?.value) parts.push('Secure');
+  if (c.httpOnly?.value) parts.push('HttpOnly');
+  const sameSite = String(c.sameSite ?? '').toLowerCase();
+  if (sameSite === 'lax' || sameSite === '1') parts.push('SameSite=Lax');
+  else if (sameSite === 'strict' || sameSite === '2') parts.push('SameSite=Strict');
+  else if (sameSite === 'explicitnone' || sameSite === '3') parts.push('SameSite=None');
+  return parts.join('; ');
+}

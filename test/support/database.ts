@@ -1,0 +1,41 @@
+/** Per-file isolation on the shared test cluster: every test file works in a database of its own. */
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+function adminUrl(): string {
+  const url = process.env.LONGHAUL_TEST_PG_URL;
+  if (!url) throw new Error('LONGHAUL_TEST_PG_URL is not set: run tests through `npm test` (dist/test/run.js)');
+  return url;
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+  const name = `${prefix.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const client = new Client({ connectionString: adminUrl() });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export function testStorageConnectionString(): string {
+  const value = process.env.LONGHAUL_TEST_STORAGE;
+  if (!value) throw new Error('LONGHAUL_TEST_STORAGE is not set: run tests through `npm test` (dist/test/run.js)');
+  return value;
+}

@@ -1,0 +1,120 @@
+/**
+ * Starts the local host as a child process on a test database and storage account, the way a deployment runs
+ * instances: separate processes that can be killed (-9) and restarted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateKey, type HostKeys } from '../../local/http/keys';
+
+/** Repository root (dist/test/support → three levels up). */
+export const repoRoot = resolve(__dirname, '..', '..', '..');
+
+/** Prepares the compiled conformance fixture app (package.json and host.json beside the built functions). */
+export function conformanceAppDir(): string {
+  const dir = join(repoRoot, 'dist', 'test', 'fixtures', 'conformance');
+  for (const file of ['package.json', 'host.json']) copyFileSync(join(repoRoot, 'test', 'fixtures', 'conformance', file), join(dir, file));
+  return dir;
+}
+
+export interface HostProcess {
+  url: string;
+  keys: HostKeys;
+  child: ChildProcess;
+  output: () => string;
+  /** Graceful stop (SIGTERM) and wait for exit. */
+  stop(): Promise<void>;
+  /** kill -9 and wait for exit. */
+  kill(): Promise<void>;
+}
+
+export interface HostProcessOptions {
+  appDir: string;
+  databaseUrl: string;
+  storage: string;
+  keys?: HostKeys;
+  env?: Record<string, string>;
+}
+
+export function testKeys(): HostKeys {
+  return { masterKey: generateKey(), hostKeys: { default: generateKey() } };
+}
+
+export async function startHostProcess(opts: HostProcessOptions): Promise<HostProcess> {
+  const keys = opts.keys ?? testKeys();
+  const home = mkdtempSync(join(tmpdir(), 'longhaul-host-'));
+  const keysFile = join(home, 'keys.json');
+  writeFileSync(keysFile, JSON.stringify(keys));
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'local', 'host', 'main.js'), opts.appDir], {
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      AzureWebJobsStorage: opts.storage,
+      LONGHAUL_PORT: '0',
+      LONGHAUL_HOME: home,
+      LONGHAUL_KEYS_FILE: keysFile,
+      LONGHAUL_LOG_LEVEL: process.env.LONGHAUL_TEST_HOST_LOG ?? 'warn',
+      // Test files share one Azurite: each database gets its own queues.
+      CONF_IN_QUEUE: `in-${queueSuffix(opts.databaseUrl)}`,
+      CONF_OUT_QUEUE: `out-${queueSuffix(opts.databaseUrl)}`,
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`host did not become ready in 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (process.env.LONGHAUL_TEST_HOST_LOG) process.stderr.write(chunk);
+      const match = /ready on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`host exited with ${code} before ready:\n${output}`));
+    });
+  });
+  return {
+    url,
+    keys,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Queue-name-safe suffix derived from the test database name. */
+export function queueSuffix(databaseUrl: string): string {
+  return new URL(databaseUrl).pathname.slice(1).toLowerCase().replace(/[^a-z0-9]/g, '').slice(-40);
+}
