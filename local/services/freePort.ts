@@ -13,5 +13,5 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `import()` that TypeScript's CommonJS output leaves alone, for ESM-only packages. */
-export const importEsm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
+
+
