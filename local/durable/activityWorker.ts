@@ -46,6 +46,8 @@ export class ActivityWorker {
     private readonly run: ActivityInvoker,
     private readonly log: HostLogger,
     private readonly slots: number,
+    /** Wakes this host's orchestration lanes once completions are recorded (other hosts hear the NOTIFY). */
+    private readonly onCompleted: () => void = () => undefined,
   ) {}
 
   start(): void {
@@ -75,11 +77,9 @@ export class ActivityWorker {
       try {
         const items = await this.#claim(free);
         failures = 0;
-        if (items.length === 0) {
-          await this.signal.wait(1000);
-          continue;
-        }
         for (const item of items) void this.#execute(item);
+        // Fewer items than free slots means the queue is drained: sleep until new work is announced.
+        if (items.length < free) await this.signal.wait(1000);
       } catch (err) {
         failures++;
         this.log.error(`activity claim failed: ${(err as Error).message}`);
@@ -91,14 +91,15 @@ export class ActivityWorker {
   async #claim(limit: number): Promise<ActivityWorkItem[]> {
     const result = await this.pool.query<{
       id: string; instance_id: string; task_id: number; name: string; input: string | null; claim: string; dequeue_count: number; retry: string | null;
-    }>(
-      `update durabletask.activities a set owner = $1, claim = gen_random_uuid(), claimed_at = clock_timestamp(),
+    }>({
+      name: 'durabletask-claim-activities',
+      text: `update durabletask.activities a set owner = $1, claim = gen_random_uuid(), claimed_at = clock_timestamp(),
          dequeue_count = a.dequeue_count + 1
        where a.id in (select id from durabletask.activities where owner is null and visible_at <= clock_timestamp()
                       order by id limit $2 for update skip locked)
        returning a.id, a.instance_id, a.task_id, a.name, a.input, a.claim, a.dequeue_count, a.retry`,
-      [this.hostId(), limit],
-    );
+      values: [this.hostId(), limit],
+    });
     return result.rows
       .sort((a, b) => Number(a.id) - Number(b.id))
       .map((r) => ({
@@ -121,7 +122,8 @@ export class ActivityWorker {
     this.#inFlight--;
     this.#pending.push({ id: item.id, claim: item.claim, event: message });
     void this.#scheduleFlush();
-    this.signal.notifyOne();
+    // A slot opened: if the claim loop was held back by full slots, let it claim again.
+    if (this.#inFlight === this.slots - 1) this.signal.notifyOne();
     if (this.#inFlight === 0) this.#idle.notifyAll();
   }
 
@@ -138,14 +140,16 @@ export class ActivityWorker {
     if (batch.length === 0) return;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.pool.query(
-          `with done as (select * from unnest($1::bigint[], $2::uuid[], $3::text[]) as d(id, claim, ev)),
+        await this.pool.query({
+          name: 'durabletask-complete-activities',
+          text: `with done as (select * from unnest($1::bigint[], $2::uuid[], $3::text[]) as d(id, claim, ev)),
                 removed as (delete from durabletask.activities a using done d where a.id = d.id and a.claim = d.claim
                             returning a.id, a.instance_id, a.execution_id)
            insert into durabletask.inbox (instance_id, execution_id, event_type, event)
            select r.instance_id, r.execution_id, (d.ev::json->>'EventType')::int, d.ev from removed r join done d on d.id = r.id`,
-          [batch.map((c) => c.id), batch.map((c) => c.claim), batch.map((c) => JSON.stringify(c.event))],
-        );
+          values: [batch.map((c) => c.id), batch.map((c) => c.claim), batch.map((c) => JSON.stringify(c.event))],
+        });
+        this.onCompleted();
         return;
       } catch (err) {
         // The database may be restarting: keep the results and try again rather than re-running the work.

@@ -94,6 +94,6 @@ export async function reclaimOrphanedActivities(pool: Pool): Promise<number> {
      where owner is not null and owner not in (select id from alive)`,
     [HOST_LOCK_CLASS],
   );
-  if ((result.rowCount ?? 0) > 0) await pool.query(`select pg_notify('durabletask', 'a')`);
+  if ((result.rowCount ?? 0) > 0) await pool.query(`select pg_notify('durabletask', 'a:')`);
   return result.rowCount ?? 0;
 }

@@ -32,6 +32,8 @@ export interface ManagementApiOptions {
   taskHub: string;
   systemKey: string;
   isOrchestrator(name: string): boolean;
+  /** Wakes this host's orchestration workers after the API queued a message. */
+  onMessageSent(): void;
 }
 
 const json = (status: number, body?: unknown, headers?: Record<string, string>): ApiResponse => ({ status, body, headers });
@@ -101,6 +103,7 @@ export class ManagementApi {
       await client.query('begin');
       const created = await createInstance(client, { instanceId, name, version: req.query.get('version') ?? '', input });
       await client.query(created === 'created' ? 'commit' : 'rollback');
+      if (created === 'created') this.opts.onMessageSent();
       if (created === 'conflict') return json(409, { Message: `An orchestration instance with ID '${instanceId}' already exists and is not in a terminal state.` });
     } catch (err) {
       await client.query('rollback').catch(() => undefined);
@@ -219,6 +222,7 @@ export class ManagementApi {
       }
     }
     await sendMessage(this.opts.pool, instanceId, null, event(EventType.EventRaised, new Date().toISOString(), { Name: eventName, Input: text }));
+    this.opts.onMessageSent();
     return json(202);
   }
 
@@ -239,6 +243,7 @@ export class ManagementApi {
     const reason = req.query.get('reason') ?? '';
     const fields = type === EventType.ExecutionTerminated ? { Input: reason } : { Reason: reason };
     await sendMessage(this.opts.pool, instanceId, null, event(type, new Date().toISOString(), fields));
+    this.opts.onMessageSent();
     return json(202);
   }
 }

@@ -27,8 +27,10 @@ create table if not exists durabletask.instances (
   processed_actions int not null default 0,
   next_event_id int not null default 0,
   last_timestamp timestamptz,
-  history_events int not null default 0
+  history_events int not null default 0,
+  ready_after timestamptz
 );
+alter table durabletask.instances add column if not exists ready_after timestamptz;
 create index if not exists instances_created_idx on durabletask.instances (created_at, instance_id);
 comment on table durabletask.instances is 'One row per orchestration instance; its row lock serialises episodes.';
 
@@ -70,17 +72,23 @@ create index if not exists activities_ready_idx on durabletask.activities (id) w
 create index if not exists activities_instance_idx on durabletask.activities (instance_id);
 comment on table durabletask.activities is 'Activity work items; owner = host id holding an advisory lock while alive.';
 
+-- Notifies only when the statement inserted rows (an empty insert from a combined statement stays silent).
 create or replace function durabletask.notify_work() returns trigger language plpgsql as $$
 begin
-  perform pg_notify('durabletask', tg_argv[0]);
+  if exists (select 1 from inserted) then
+    -- The payload names the inserting host (durabletask.origin), which has already woken its own workers.
+    perform pg_notify('durabletask', tg_argv[0] || ':' || coalesce(current_setting('durabletask.origin', true), ''));
+  end if;
   return null;
 end $$;
 
 drop trigger if exists inbox_notify on durabletask.inbox;
 create trigger inbox_notify after insert on durabletask.inbox
+  referencing new table as inserted
   for each statement execute function durabletask.notify_work('o');
 drop trigger if exists activities_notify on durabletask.activities;
 create trigger activities_notify after insert on durabletask.activities
+  referencing new table as inserted
   for each statement execute function durabletask.notify_work('a');
 `;
 

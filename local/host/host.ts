@@ -3,6 +3,7 @@
  * and Durable orchestrations/activities on a Postgres-backed task hub. Several host processes may share one
  * database and one storage account, as instances of a Function App share theirs.
  */
+import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { Pool } from 'pg';
 import { installCoreApi } from './coreApi';
@@ -52,20 +53,29 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const log = opts.log ?? createLogger('host');
   loadLocalSettings(opts.appDir);
   const config = readHostConfig(opts.appDir, cpus().length);
+  const origin = randomBytes(6).toString('hex');
   const lanes = Math.min(config.durableTask.maxConcurrentOrchestratorFunctions, 8);
-  const pool = new Pool({ connectionString: opts.databaseUrl, max: lanes + 6, application_name: 'longhaul-host' });
+  const pool = new Pool({
+    connectionString: opts.databaseUrl,
+    max: lanes + 6,
+    application_name: 'longhaul-host',
+    // Commits need not wait for the WAL flush: a Postgres crash can lose only the last moments of work, and every
+    // transaction here is atomic, so that rewinds state consistently (an activity runs again; at-least-once anyway).
+    // durabletask.origin tags this host's NOTIFYs, so it does not wake itself twice (see schema.ts).
+    options: `-c synchronous_commit=off -c durabletask.origin=${origin}`,
+  });
   pool.on('error', (err) => log.warn(`database pool: ${err.message}`));
   await ensureSchema(pool);
   await pool.query(TIMER_SCHEMA_SQL);
 
   const queues = new QueueClients(config.queues.messageEncoding);
   const listeners = new Map<string, QueueListener[]>();
-  let origin = '';
+  let baseUrl = '';
   const runtime = new FunctionRuntime(core, {
     log,
     functionTimeoutMs: config.functionTimeoutMs,
     queues,
-    durableClientPayload: () => durableClientPayload({ origin, taskHub: config.durableTask.hubName, systemKey: opts.keys.masterKey }),
+    durableClientPayload: () => durableClientPayload({ origin: baseUrl, taskHub: config.durableTask.hubName, systemKey: opts.keys.masterKey }),
     onQueueSend: (queueName) => listeners.get(queueName)?.forEach((l) => l.wake.notifyOne()),
   });
 
@@ -82,7 +92,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     log,
   });
   const port = await http.listen(opts.port);
-  origin = `http://127.0.0.1:${port}`;
+  baseUrl = `http://127.0.0.1:${port}`;
   // getClient() rewrites client URLs to localhost:7071 unless WEBSITE_HOSTNAME names the real host (durable-protocol §2.1).
   process.env.WEBSITE_HOSTNAME = `127.0.0.1:${port}`;
 
@@ -127,10 +137,11 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
 
   managementApi = new ManagementApi({
     pool,
-    origin,
+    origin: baseUrl,
     taskHub: config.durableTask.hubName,
     systemKey: opts.keys.masterKey,
     isOrchestrator: (name) => orchestratorNames.has(name),
+    onMessageSent: () => orchestrations.signal.notifyOne(),
   });
 
   const invokeOrchestrator = async (name: string, contextJson: string): Promise<OrchestratorResult> => {
@@ -146,14 +157,16 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     return fromTypedData(response.returnValue);
   };
 
-  const orchestrations = new OrchestrationWorker(pool, invokeOrchestrator, log, lanes);
   let activities: ActivityWorker | undefined;
+  const orchestrations = new OrchestrationWorker(pool, invokeOrchestrator, log, lanes, () => activities?.signal.notifyOne());
   const liveness = new HostLiveness(opts.databaseUrl, (payload) => {
-    if (payload === 'o') orchestrations.signal.notifyOne();
-    else if (payload === 'a') activities?.signal.notifyOne();
+    const [kind, from] = payload.split(':');
+    if (from === origin) return;
+    if (kind === 'o') orchestrations.signal.notifyOne();
+    else if (kind === 'a') activities?.signal.notifyOne();
   }, log);
   await liveness.start();
-  activities = new ActivityWorker(pool, () => liveness.hostId, invokeActivity, log, config.durableTask.maxConcurrentActivityFunctions);
+  activities = new ActivityWorker(pool, () => liveness.hostId, invokeActivity, log, config.durableTask.maxConcurrentActivityFunctions, () => orchestrations.signal.notifyOne());
   await reclaimOrphanedActivities(pool);
   orchestrations.start();
   activities.start();
@@ -167,6 +180,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       clearInterval(reclaimer);
+      log.debug(`episodes ${orchestrations.episodes}, replay ${Math.round(orchestrations.replayMs)} ms, activities ${activities?.executed ?? 0}`);
       await http.close();
       await Promise.all([...listeners.values()].flat().map((l) => l.stop()));
       await timers.stop();
@@ -180,7 +194,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   };
 
   return {
-    url: origin,
+    url: baseUrl,
     port,
     config,
     functionNames: runtime.functions.map((f) => f.metadata.name),

@@ -43,6 +43,8 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
   await stopOrphan(dataDir, log);
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    // Parents keep the default mode (a recursive mkdir with 0700 would lock the postgres user out of them).
+    mkdirSync(dirname(dataDir), { recursive: true });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (ids) chownSync(dataDir, ids.uid, ids.gid);
     const pwfile = join(tmpdir(), `longhaul-pw-${process.pid}-${Date.now()}`);

@@ -63,14 +63,18 @@ export async function startHostProcess(opts: HostProcessOptions): Promise<HostPr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let ready = false;
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`host did not become ready in 30 s:\n${output}`)), 30_000);
     const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
+      // Keep the tail only: a chatty host must not make the test process slow.
+      output = (output + chunk.toString()).slice(-200_000);
       if (process.env.LONGHAUL_TEST_HOST_LOG) process.stderr.write(chunk);
+      if (ready) return;
       const match = /ready on (http:\/\/\S+)/.exec(output);
       if (match?.[1]) {
+        ready = true;
         clearTimeout(timer);
         resolveUrl(match[1]);
       }

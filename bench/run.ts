@@ -1,0 +1,70 @@
+/**
+ * `npm run bench`: runs the benchmarks on this machine and writes their figures into docs/BENCHMARKS.md (between
+ * the markers of each section) with the command and machine notes. Not part of `npm test`.
+ *   node dist/bench/run.js [--repeats N] [--only local-host]
+ */
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { startPostgres } from '../local/services/postgres';
+import { startAzurite } from '../local/services/azurite';
+import { repoRoot } from '../test/support/hostProcess';
+import { benchLocalHost, benchStartup, type Figure } from './localHost';
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+}
+
+function table(figures: Figure[]): string {
+  const rows = figures.map((f) => `| ${f.name} | **${f.value.toFixed(f.value < 10 ? 2 : 0)}** ${f.unit} | ${f.runs.map((r) => r.toFixed(r < 10 ? 2 : 0)).join(', ')} |${f.note ? ` ${f.note}` : ''}`);
+  return ['| benchmark | median | runs |', '|---|---|---|', ...rows].join('\n');
+}
+
+function writeSection(section: string, body: string): void {
+  const file = join(repoRoot, 'docs', 'BENCHMARKS.md');
+  const text = readFileSync(file, 'utf8');
+  const start = `<!-- bench:${section}:start -->`;
+  const end = `<!-- bench:${section}:end -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < 0) throw new Error(`docs/BENCHMARKS.md has no ${start} … ${end} markers`);
+  writeFileSync(file, `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`);
+}
+
+async function main(): Promise<void> {
+  const repeats = Number(arg('repeats', '3'));
+  const scratch = mkdtempSync(join(tmpdir(), 'longhaul-bench-'));
+  chmodSync(scratch, 0o755);
+  // The same Postgres settings as `npm start` (durable: fsync on), not the test cluster's.
+  const postgres = await startPostgres({ dataDir: join(scratch, 'pg') });
+  const azurite = await startAzurite();
+  try {
+    const admin = new Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query('create database bench');
+    await admin.end();
+    const databaseUrl = postgres.url.replace(/\/postgres$/, '/bench');
+    console.log('local host: chain, fan-out, replay …');
+    const figures = await benchLocalHost(databaseUrl, azurite.connectionString, repeats);
+    console.log('local host: start-up …');
+    figures.push(...(await benchStartup(repeats)));
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (${repeats} runs each, median shown) on ${machine}.\n\n${table(figures)}`;
+    console.log(body);
+    writeSection('local-host', body);
+  } finally {
+    await azurite.stop();
+    await postgres.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
