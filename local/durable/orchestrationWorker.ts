@@ -32,28 +32,27 @@ interface CachedHistory {
 }
 
 /**
- * Claims one ready instance (row lock held for the episode; SKIP LOCKED lets other lanes and hosts pass it by) and
- * returns its visible inbox messages with it, in one round trip.
+ * Claims one ready instance; its row lock is held for the whole episode and SKIP LOCKED lets other lanes and hosts
+ * pass it by. The inbox is read by a separate statement on purpose: in READ COMMITTED a statement's snapshot is taken
+ * before it waits for the lock, so reading messages in the claiming statement could see messages another lane
+ * consumed just before releasing the row (caught by the kill -9 conformance test as duplicated completions).
  */
 const CLAIM_SQL = `
 with candidates as (
-  select distinct e.instance_id from durabletask.inbox e where e.visible_at <= clock_timestamp() limit 256),
-claimed as (
-  select i.*, (select count(*) from candidates)::int as candidates from durabletask.instances i
-  where i.instance_id in (select instance_id from candidates)
-    and (i.ready_after is null or i.ready_after <= clock_timestamp())
-    and (i.status <> 'Suspended' or exists (
-      select 1 from durabletask.inbox c where c.instance_id = i.instance_id and c.event_type in (3, 20)))
-  for update of i skip locked
-  limit 1)
-select c.*, (
-  select coalesce(json_agg(json_build_array(m.id::text, m.execution_id, m.event) order by m.id), '[]'::json)
-  from (select id, execution_id, event from durabletask.inbox
-        where instance_id = c.instance_id and visible_at <= clock_timestamp() order by id limit 5000) m
-) as messages
-from claimed c`;
+  select distinct e.instance_id from durabletask.inbox e where e.visible_at <= clock_timestamp() limit 256)
+select i.*, (select count(*) from candidates)::int as candidates from durabletask.instances i
+where i.instance_id in (select instance_id from candidates)
+  and (i.ready_after is null or i.ready_after <= clock_timestamp())
+  and (i.status <> 'Suspended' or exists (
+    select 1 from durabletask.inbox c where c.instance_id = i.instance_id and c.event_type in (3, 20)))
+for update of i skip locked
+limit 1`;
 
-type ClaimedInstance = InstanceRow & { candidates: number; messages: [string, string | null, string][] };
+const INBOX_SQL = `
+select id, execution_id, event from durabletask.inbox
+where instance_id = $1 and visible_at <= clock_timestamp() order by id limit 5000`;
+
+type ClaimedInstance = InstanceRow & { candidates: number };
 
 /** What an episode queued for workers. */
 interface Queued {
@@ -155,12 +154,17 @@ export class OrchestrationWorker {
 
   /** Returns what the episode queued, so this host's workers can be woken once it commits. */
   async #runEpisode(client: PoolClient, instance: ClaimedInstance): Promise<Queued> {
+    const inbox = await client.query<{ id: string; execution_id: string | null; event: string }>({
+      name: 'durabletask-read-inbox',
+      text: INBOX_SQL,
+      values: [instance.instance_id],
+    });
     const rows: InboxRow[] = [];
     const dropped: string[] = [];
-    for (const [id, executionId, text] of instance.messages) {
-      const stale = executionId !== null && executionId !== instance.execution_id;
-      if (stale || isTerminal(instance.status)) dropped.push(id);
-      else rows.push({ id, executionId, event: JSON.parse(text) as InboxEvent });
+    for (const row of inbox.rows) {
+      const stale = row.execution_id !== null && row.execution_id !== instance.execution_id;
+      if (stale || isTerminal(instance.status)) dropped.push(row.id);
+      else rows.push({ id: row.id, executionId: row.execution_id, event: JSON.parse(row.event) as InboxEvent });
     }
     const batch = selectBatch(rows, instance.status === 'Suspended');
     const consumed = [...dropped, ...batch.map((r) => r.id)];
