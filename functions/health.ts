@@ -17,7 +17,8 @@ export async function health(_request: HttpRequest, client: df.DurableClient, _c
       const storage = config.storage;
       if (!storage) throw new CheckSkipped('AzureWebJobsStorage is not set');
       if (!('connectionString' in storage)) throw new CheckSkipped('identity-based storage connection: checked by the platform');
-      await QueueServiceClient.fromConnectionString(storage.connectionString).getProperties();
+      // One try: a health probe reports the state now; the SDK's default retries would outlast the deadline.
+      await QueueServiceClient.fromConnectionString(storage.connectionString, { retryOptions: { maxTries: 1, tryTimeoutInMs: 4000 } }).getProperties();
     },
     durable: async () => {
       // Listing instances created from now on is cheap and proves the task hub answers.

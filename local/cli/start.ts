@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   console.log(`  functions:    ${host.functionNames.join(', ')}`);
   console.log(`  durable API:  ${host.url}/runtime/webhooks/durabletask/instances?code=<adminKey>`);
   console.log(`  settings:     ${join(home, 'local.json')} (adminKey, databaseUrl, storageConnectionString)`);
-  console.log(`longhaul ready on ${host.url} in ${ms} ms`);
+  console.log(`longhaul ready on ${host.url} in ${ms} ms (pid ${process.pid})`);
 
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -1,0 +1,56 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase, testStorageConnectionString } from '../support/database';
+import { repoRoot, startHostProcess, type HostProcess } from '../support/hostProcess';
+
+describe('GET /api/health on the real app', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  const hosts: HostProcess[] = [];
+  before(async () => {
+    db = await createTestDatabase('health');
+  });
+  after(async () => {
+    await Promise.all(hosts.map((h) => h.stop()));
+    await db?.drop();
+  });
+
+  it('answers 200 healthy when the database, the queue and the Durable backend answer', async () => {
+    const host = await startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString() });
+    hosts.push(host);
+    const res = await fetch(`${host.url}/api/health`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { status: string }).status, 'healthy');
+  });
+
+  it('answers 503 naming the failing check when the app database is down', async () => {
+    const host = await startHostProcess({
+      appDir: repoRoot,
+      databaseUrl: 'postgres://postgres:postgres@127.0.0.1:1/nowhere',
+      storage: testStorageConnectionString(),
+      // The task hub keeps working; only the app's own database is unreachable.
+      env: { LONGHAUL_DURABLE_DATABASE_URL: db.url },
+    });
+    hosts.push(host);
+    const res = await fetch(`${host.url}/api/health`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { status: string; checks: Record<string, { status: string; detail?: string }> };
+    assert.equal(body.status, 'unhealthy');
+    assert.equal(body.checks.database?.status, 'failed');
+    assert.equal(body.checks.queue?.status, 'ok');
+    assert.equal(body.checks.durable?.status, 'ok');
+  });
+
+  it('answers 503 when the storage account is unreachable', async () => {
+    const host = await startHostProcess({
+      appDir: repoRoot,
+      databaseUrl: db.url,
+      storage: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;',
+    });
+    hosts.push(host);
+    const res = await fetch(`${host.url}/api/health`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { checks: Record<string, { status: string }> };
+    assert.equal(body.checks.queue?.status, 'failed');
+    assert.equal(body.checks.database?.status, 'ok');
+  });
+});
