@@ -81,8 +81,8 @@ function constraint(spec: string): Constraint {
       return (v) => v.length <= max;
     }
     case 'regex': {
-      // ASP.NET regex constraints are case-insensitive and must match the whole value.
-      const re = new RegExp(`^(?:${args[0] ?? ''})$`, 'i');
+      // ASP.NET regex constraints are case-insensitive, must match the whole value, and double braces to escape them.
+      const re = new RegExp(`^(?:${(args[0] ?? '').replace(/\{\{/g, '{').replace(/\}\}/g, '}')})$`, 'i');
       return (v) => re.test(v);
     }
     default:
