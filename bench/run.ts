@@ -50,7 +50,9 @@ function writeSection(section: string, body: string): void {
 }
 
 async function main(): Promise<void> {
-  const repeats = Number(arg('repeats', '3'));
+  // --smoke: tiny sizes, one run, nothing written — CI runs it so the benchmark itself cannot rot.
+  const smoke = process.argv.includes('--smoke');
+  const repeats = smoke ? 1 : Number(arg('repeats', '3'));
   const scratch = mkdtempSync(join(tmpdir(), 'longhaul-bench-'));
   chmodSync(scratch, 0o755);
   // The same Postgres settings as `npm start` (durable: fsync on), not the test cluster's.
@@ -63,13 +65,13 @@ async function main(): Promise<void> {
     await admin.end();
     const databaseUrl = postgres.url.replace(/\/postgres$/, '/bench');
     console.log('local host: chain, fan-out, replay …');
-    const figures = await benchLocalHost(databaseUrl, azurite.connectionString, repeats);
+    const figures = await benchLocalHost(databaseUrl, azurite.connectionString, repeats, smoke ? { chain: 50, fanOut: 500 } : undefined);
     console.log('local host: start-up …');
     figures.push(...(await benchStartup(repeats)));
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (${repeats} runs each, median shown) on ${machine}.\n\n${table(figures)}\n\n${anchors(figures)}`;
     console.log(body);
-    writeSection('local-host', body);
+    if (!smoke) writeSection('local-host', body);
   } finally {
     await azurite.stop();
     await postgres.stop();

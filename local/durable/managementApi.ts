@@ -6,6 +6,7 @@
 import type { Pool } from 'pg';
 import { EventType, event, isTerminal } from './history';
 import { newExecutionId } from './episode';
+import { managementUrls } from './clientBinding';
 import { createInstance, getInstance, listInstances, purgeInstances, readHistory, sendMessage, type InstanceRow } from './store';
 
 export interface ApiRequest {
@@ -70,19 +71,7 @@ export class ManagementApi {
   }
 
   #urls(instanceId: string): Record<string, string> {
-    const base = `${this.opts.origin}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}`;
-    const q = `taskHub=${encodeURIComponent(this.opts.taskHub)}&connection=Storage${this.opts.systemKey ? `&code=${encodeURIComponent(this.opts.systemKey)}` : ''}`;
-    return {
-      id: instanceId,
-      statusQueryGetUri: `${base}?${q}`,
-      sendEventPostUri: `${base}/raiseEvent/{eventName}?${q}`,
-      terminatePostUri: `${base}/terminate?reason={text}&${q}`,
-      rewindPostUri: `${base}/rewind?reason={text}&${q}`,
-      purgeHistoryDeleteUri: `${base}?${q}`,
-      restartPostUri: `${base}/restart?${q}`,
-      suspendPostUri: `${base}/suspend?reason={text}&${q}`,
-      resumePostUri: `${base}/resume?reason={text}&${q}`,
-    };
+    return managementUrls({ origin: this.opts.origin, taskHub: this.opts.taskHub, systemKey: this.opts.systemKey }, instanceId);
   }
 
   async #start(req: ApiRequest, name: string, requestedId: string | undefined): Promise<ApiResponse> {

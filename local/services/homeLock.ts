@@ -3,6 +3,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from './processes';
 
 export interface HomeLock {
   release(): Promise<void>;
@@ -26,11 +27,7 @@ export async function acquireHomeLock(home: string): Promise<HomeLock> {
 }
 
 function isLiveNode(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
+  if (!isProcessAlive(pid)) return false;
   try {
     return /node/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
   } catch {

@@ -13,6 +13,7 @@ import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFil
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { freePort } from './freePort';
+import { isProcessAlive as isAlive } from './processes';
 
 export interface PostgresService {
   /** Superuser URL of the `postgres` database. */
@@ -184,15 +185,6 @@ async function stopOrphan(dataDir: string, log: (line: string) => void): Promise
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   if (existsSync(pidFile) && !(pid > 0 && isAlive(pid))) rmSync(pidFile, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isPostgres(pid: number): boolean {

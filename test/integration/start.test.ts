@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../support/hostProcess';
 import { DurableApi } from '../support/durableApi';
 import { freePort } from '../../local/services/freePort';
+import { isProcessAlive as isAlive } from '../../local/services/processes';
 
 interface Started {
   child: ChildProcess;
@@ -49,14 +50,6 @@ async function launch(command: string[], home: string, port: number): Promise<St
   return { child, pid, output: () => output, exited: gone };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('npm start', () => {
   const parent = mkdtempSync(join(tmpdir(), 'longhaul-start-'));
