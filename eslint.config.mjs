@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
-const orchestratorFiles = ['functions/**/*Orchestrator.ts', 'functions/**/*Orchestration.ts', 'shared/orchestration/**/*.ts'];
+const orchestratorFiles = ['functions/**/*Orchestrator.ts', 'functions/stageRunner.ts', 'functions/**/*Orchestration.ts', 'shared/orchestration/**/*.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.longhaul/**', 'test-artifacts/**', '**/*.mjs'] },

@@ -4,16 +4,50 @@
  */
 import { z } from 'zod';
 
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
 const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   AzureWebJobsStorage: z.string().min(1).optional(),
   AzureWebJobsStorage__queueServiceUri: z.string().url().optional(),
+  JOBS_QUEUE_NAME: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a storage queue name (3-63 lowercase letters, digits, dashes)').default('jobs'),
+  SUPABASE_URL: z.string().url().optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_JWT_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  SUPABASE_JWKS_URL: z.string().url().optional(),
+  SUPABASE_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  ADMIN_API_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  AI_PROVIDER: z.enum(['auto', 'local', 'gemini', 'openai', 'azure-openai', 'anthropic']).default('auto'),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  WORKER_CONCURRENCY: positiveInt(8),
+  JOB_CHUNK_CONCURRENCY: positiveInt(16),
+  JOB_CHUNK_TIME_BUDGET_SECONDS: positiveInt(240),
+  JOB_CHUNK_MAX_ATTEMPTS: positiveInt(3),
+  SWEEPER_REDELIVER_AFTER_SECONDS: positiveInt(20),
+  SWEEPER_STUCK_AFTER_SECONDS: positiveInt(120),
+  HISTORY_RETENTION_DAYS: positiveInt(7),
 });
 
 /** Validated settings the app uses. */
 export interface AppConfig {
   databaseUrl?: string;
   storage: { connectionString: string } | { queueServiceUri: string } | undefined;
+  jobsQueueName: string;
+  supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string; jwksUrl?: string; webhookSecret?: string };
+  adminApiKey?: string;
+  ai: { provider: z.infer<typeof schema>['AI_PROVIDER']; openai: { apiKey?: string; baseUrl?: string; model: string } };
+  engine: {
+    workerConcurrency: number;
+    chunkConcurrency: number;
+    chunkTimeBudgetMs: number;
+    chunkMaxAttempts: number;
+    redeliverAfterSeconds: number;
+    stuckAfterSeconds: number;
+    historyRetentionDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -26,13 +60,35 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     const issue = parsed.error.issues[0];
     throw new ConfigError(`Setting ${String(issue?.path[0])} is invalid: ${issue?.message}`);
   }
-  const values = parsed.data;
-  const storage = values.AzureWebJobsStorage
-    ? { connectionString: values.AzureWebJobsStorage }
-    : values.AzureWebJobsStorage__queueServiceUri
-      ? { queueServiceUri: values.AzureWebJobsStorage__queueServiceUri }
+  const v = parsed.data;
+  const storage = v.AzureWebJobsStorage
+    ? { connectionString: v.AzureWebJobsStorage }
+    : v.AzureWebJobsStorage__queueServiceUri
+      ? { queueServiceUri: v.AzureWebJobsStorage__queueServiceUri }
       : undefined;
-  return { databaseUrl: values.DATABASE_URL, storage };
+  return {
+    databaseUrl: v.DATABASE_URL,
+    storage,
+    jobsQueueName: v.JOBS_QUEUE_NAME,
+    supabase: {
+      url: v.SUPABASE_URL,
+      serviceRoleKey: v.SUPABASE_SERVICE_ROLE_KEY,
+      jwtSecret: v.SUPABASE_JWT_SECRET,
+      jwksUrl: v.SUPABASE_JWKS_URL,
+      webhookSecret: v.SUPABASE_WEBHOOK_SECRET,
+    },
+    adminApiKey: v.ADMIN_API_KEY,
+    ai: { provider: v.AI_PROVIDER, openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL, model: v.OPENAI_MODEL } },
+    engine: {
+      workerConcurrency: v.WORKER_CONCURRENCY,
+      chunkConcurrency: v.JOB_CHUNK_CONCURRENCY,
+      chunkTimeBudgetMs: v.JOB_CHUNK_TIME_BUDGET_SECONDS * 1000,
+      chunkMaxAttempts: v.JOB_CHUNK_MAX_ATTEMPTS,
+      redeliverAfterSeconds: v.SWEEPER_REDELIVER_AFTER_SECONDS,
+      stuckAfterSeconds: v.SWEEPER_STUCK_AFTER_SECONDS,
+      historyRetentionDays: v.HISTORY_RETENTION_DAYS,
+    },
+  };
 }
 
 let cached: AppConfig | undefined;
@@ -41,6 +97,12 @@ let cached: AppConfig | undefined;
 export function getConfig(): AppConfig {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+/** The database URL, or a clear error: every job function needs it. */
+export function requireDatabaseUrl(config: AppConfig = getConfig()): string {
+  if (!config.databaseUrl) throw new ConfigError('Setting DATABASE_URL is missing: the job functions need the Supabase Postgres URL');
+  return config.databaseUrl;
 }
 
 /** Every setting name the app reads; local.settings.example.json must document each (checked by a test). */

@@ -12,6 +12,9 @@ import { generateKey, loadOrCreateKeys } from '../http/keys';
 import { acquireHomeLock } from '../services/homeLock';
 import { startAzurite } from '../services/azurite';
 import { startPostgres } from '../services/postgres';
+import { ensureDemoUser } from '../supabase/demoUser';
+import { applyMigrations } from '../supabase/migrate';
+import { startWebhookBridge } from '../supabase/webhookBridge';
 
 const repoRoot = resolve(__dirname, '..', '..', '..');
 
@@ -49,10 +52,18 @@ async function main(): Promise<void> {
   const stops: (() => Promise<void>)[] = [() => lock.release()];
 
   let databaseUrl = process.env.DATABASE_URL;
+  let migrate = process.env.LONGHAUL_MIGRATE === '1';
   if (!databaseUrl) {
     const pg = await startPostgres({ dataDir: join(home, 'pg') });
     stops.unshift(() => pg.stop());
     databaseUrl = await ensureDatabase(pg.url, 'longhaul');
+    migrate = true;
+  }
+  // An external database is a Supabase project (migrated with `supabase db push`) unless LONGHAUL_MIGRATE=1 says
+  // it is a plain Postgres to set up like the embedded one.
+  if (migrate) {
+    const { applied } = await applyMigrations(databaseUrl);
+    if (applied.length > 0) log.info(`applied ${applied.length} migrations`);
   }
   let storage = process.env.AzureWebJobsStorage;
   if (!storage) {
@@ -67,9 +78,16 @@ async function main(): Promise<void> {
   process.env.AzureWebJobsStorage = storage;
   process.env.SUPABASE_WEBHOOK_SECRET ??= secrets.webhookSecret;
   process.env.SUPABASE_JWT_SECRET ??= secrets.jwtSecret;
+  process.env.JOBS_QUEUE_NAME ??= 'jobs';
+  process.env.SWEEPER_SCHEDULE ??= '*/10 * * * * *';
+  // One key for everything locally: the host's master key also opens the app's admin routes.
+  process.env.ADMIN_API_KEY ??= keys.masterKey;
 
   const host = await startHost({ appDir: repoRoot, port: Number(process.env.LONGHAUL_PORT ?? '7071'), databaseUrl, keys, log: createLogger('host') });
   stops.unshift(() => host.stop());
+  const bridge = await startWebhookBridge({ databaseUrl, url: `${host.url}/api/webhooks/supabase`, secret: process.env.SUPABASE_WEBHOOK_SECRET, log: createLogger('webhook') });
+  stops.unshift(() => bridge.stop());
+  const demoUser = migrate ? await ensureDemoUser(databaseUrl, process.env.SUPABASE_JWT_SECRET) : null;
 
   const localJson = {
     baseUrl: host.url,
@@ -78,8 +96,8 @@ async function main(): Promise<void> {
     adminKey: keys.masterKey,
     webhookSecret: process.env.SUPABASE_WEBHOOK_SECRET,
     jwtSecret: process.env.SUPABASE_JWT_SECRET,
-    // Filled once the jobs schema exists (engine issue): a signed-in demo user with 10,000 credits.
-    demoUser: null,
+    // A signed-in user with 10,000 credits (null when DATABASE_URL points at a project we did not set up).
+    demoUser: demoUser && { id: demoUser.id, email: demoUser.email, token: demoUser.token },
   };
   writeFileSync(join(home, 'local.json'), `${JSON.stringify(localJson, null, 2)}\n`, { mode: 0o600 });
 
@@ -87,7 +105,8 @@ async function main(): Promise<void> {
   console.log(`  app:          ${host.url}/api/health`);
   console.log(`  functions:    ${host.functionNames.join(', ')}`);
   console.log(`  durable API:  ${host.url}/runtime/webhooks/durabletask/instances?code=<adminKey>`);
-  console.log(`  settings:     ${join(home, 'local.json')} (adminKey, databaseUrl, storageConnectionString)`);
+  console.log(`  jobs API:     ${host.url}/api/jobs (Authorization: Bearer <demoUser.token>, or x-functions-key: <adminKey>)`);
+  console.log(`  settings:     ${join(home, 'local.json')} (adminKey, demoUser.token, databaseUrl, storageConnectionString)`);
   console.log(`longhaul ready on ${host.url} in ${ms} ms (pid ${process.pid})`);
 
   let stopping = false;

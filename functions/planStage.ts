@@ -1,0 +1,10 @@
+import * as df from 'durable-functions';
+import { FN, type PlanStageInput } from '../shared/orchestration/contracts';
+import { engineActivities } from '../shared/services';
+
+/** Plans one stage of the job into chunks (and items) in Postgres, once; reports an invalid input instead of throwing. */
+export function planStage(input: PlanStageInput): ReturnType<ReturnType<typeof engineActivities>['planStage']> {
+  return engineActivities().planStage(input);
+}
+
+df.app.activity(FN.planStage, { handler: planStage });

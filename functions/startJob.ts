@@ -1,0 +1,10 @@
+import * as df from 'durable-functions';
+import { FN, type JobRef } from '../shared/orchestration/contracts';
+import { engineActivities } from '../shared/services';
+
+/** Moves the job attempt to running (or reports that it should not run) and hands the orchestration its limits. */
+export function startJob(input: JobRef): ReturnType<ReturnType<typeof engineActivities>['startJob']> {
+  return engineActivities().startJob(input);
+}
+
+df.app.activity(FN.startJob, { handler: startJob });

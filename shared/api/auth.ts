@@ -1,0 +1,59 @@
+/**
+ * Who is calling the jobs API: a Supabase user (JWT verified with SUPABASE_JWT_SECRET for HS256 tokens, or the
+ * project's JWKS for asymmetric keys) or an operator (ADMIN_API_KEY in x-functions-key, or ?code=). Anything else is
+ * 401. Tokens and keys are never logged.
+ */
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import type { AppConfig } from '../config';
+import { UnauthorizedError } from '../errors';
+import type { Actor } from '../jobs/jobStore';
+import { secretsEqual } from './secrets';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const jwksCache = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+export interface RequestCredentials {
+  authorization?: string | null;
+  functionsKey?: string | null;
+  code?: string | null;
+}
+
+export async function authenticate(creds: RequestCredentials, config: AppConfig): Promise<Actor> {
+  const key = creds.functionsKey ?? creds.code;
+  if (key) {
+    if (secretsEqual(key, config.adminApiKey)) return { type: 'admin' };
+    throw new UnauthorizedError('the admin key is not valid');
+  }
+  const match = /^Bearer\s+(\S+)$/i.exec(creds.authorization ?? '');
+  if (!match?.[1]) throw new UnauthorizedError('sign in: send Authorization: Bearer <Supabase access token>');
+  const claims = await verifyToken(match[1], config);
+  if (claims.role === 'service_role') return { type: 'admin' };
+  if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) throw new UnauthorizedError('the token has no user (sub)');
+  if (claims.role !== undefined && claims.role !== 'authenticated') throw new UnauthorizedError(`tokens with role "${String(claims.role)}" cannot use this API`);
+  return { type: 'user', userId: claims.sub, claims: { ...claims, sub: claims.sub } };
+}
+
+async function verifyToken(token: string, config: AppConfig): Promise<JWTPayload> {
+  const { jwtSecret, jwksUrl } = config.supabase;
+  try {
+    const { alg } = decodeProtectedHeader(token);
+    if (alg === 'HS256') {
+      if (!jwtSecret) throw new UnauthorizedError('HS256 tokens are not accepted: SUPABASE_JWT_SECRET is not configured');
+      return (await jwtVerify(token, new TextEncoder().encode(jwtSecret), { algorithms: ['HS256'] })).payload;
+    }
+    if (!jwksUrl) throw new UnauthorizedError(`${String(alg)} tokens are not accepted: SUPABASE_JWKS_URL is not configured`);
+    let jwks = jwksCache.get(jwksUrl);
+    if (!jwks) jwksCache.set(jwksUrl, (jwks = createRemoteJWKSet(new URL(jwksUrl))));
+    return (await jwtVerify(token, jwks, { algorithms: ['ES256', 'RS256', 'EdDSA'] })).payload;
+  } catch (err) {
+    if (err instanceof UnauthorizedError) throw err;
+    // jose's messages say what is wrong (expired, bad signature) without echoing the token.
+    throw new UnauthorizedError(`invalid token: ${(err as Error).message}`);
+  }
+}
+
+/** Only signed-in users (not the admin key) may call this route. */
+export function requireUser(actor: Actor): Extract<Actor, { type: 'user' }> {
+  if (actor.type !== 'user') throw new UnauthorizedError('this route answers for a signed-in user: send their Supabase access token');
+  return actor;
+}

@@ -1,0 +1,66 @@
+/**
+ * The HTTP edge of the API in one place: body parsing with zod (errors name the field), AppError -> status mapping,
+ * the `{error: {code, message, details?}}` shape. Function files stay wiring.
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { z } from 'zod';
+import { AppError, ValidationError } from '../errors';
+
+export function json(status: number, body: unknown): HttpResponseInit {
+  return { status, jsonBody: body, headers: { 'cache-control': 'no-store' } };
+}
+
+export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
+  if (err instanceof AppError) {
+    return json(err.status, { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+  }
+  // Unexpected: log it with the invocation, tell the caller only that it happened.
+  context.error(`unhandled error: ${(err as Error).stack ?? String(err)}`);
+  return json(500, { error: { code: 'internal', message: `internal error (invocation ${context.invocationId})` } });
+}
+
+/** Wraps a handler so every thrown AppError becomes its status code. */
+export function withErrors<A extends unknown[]>(
+  handler: (request: HttpRequest, ...rest: [...A, InvocationContext]) => Promise<HttpResponseInit>,
+): (request: HttpRequest, ...rest: [...A, InvocationContext]) => Promise<HttpResponseInit> {
+  return async (request, ...rest) => {
+    try {
+      return await handler(request, ...rest);
+    } catch (err) {
+      return errorResponse(err, rest[rest.length - 1] as InvocationContext);
+    }
+  };
+}
+
+export function zodIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((i) => ({ path: i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join('') || '(body)', message: i.message }));
+}
+
+/** Parses a JSON body against a schema; 400 naming the field when it does not fit. */
+export async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await request.text());
+  } catch {
+    throw new ValidationError('body: must be a JSON document', [{ path: '(body)', message: 'not valid JSON' }]);
+  }
+  return parseWith(schema, body);
+}
+
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw new ValidationError(`${issues[0]?.path}: ${issues[0]?.message}`, issues);
+  }
+  return parsed.data;
+}
+
+/** Query parameters as a plain object (for zod). */
+export function queryObject(request: HttpRequest): Record<string, string> {
+  return Object.fromEntries(request.query.entries());
+}
+
+export function credentialsOf(request: HttpRequest): { authorization: string | null; functionsKey: string | null; code: string | null } {
+  return { authorization: request.headers.get('authorization'), functionsKey: request.headers.get('x-functions-key'), code: request.query.get('code') };
+}

@@ -1,0 +1,228 @@
+/**
+ * The engine's activities, built by a factory that takes its dependencies (Temporal samples'
+ * activities-dependency-injection): functions/ passes the real pool and AI services; tests pass real Postgres and a
+ * wire-level fake provider. Every write is idempotent: an activity may run twice.
+ */
+import type { Pool } from 'pg';
+import type { AiServices } from '../ai/types';
+import { NonRetriableError, ValidationError } from '../errors';
+import { findKind } from '../kinds';
+import type { ChunkOutcome, JobKind, JobRecord } from '../kinds/types';
+import type { Logger } from '../log';
+import type {
+  EngineLimits,
+  FinishJobInput,
+  JobError,
+  JobRef,
+  NextChunksInput,
+  NextChunksResult,
+  PlanStageInput,
+  PlanStageResult,
+  RunChunkInput,
+  RunChunkResult,
+  StartJobResult,
+} from '../orchestration/contracts';
+import { writeStagePlan } from './planWriter';
+
+export interface EngineDeps {
+  db: Pool;
+  ai: () => AiServices;
+  limits: EngineLimits;
+  chunkTimeBudgetMs: number;
+  workerConcurrency: number;
+  clock?: () => number;
+}
+
+interface JobRow {
+  id: string;
+  user_id: string;
+  kind: string;
+  status: string;
+  attempt: number;
+  cancel_requested_at: Date | null;
+}
+
+const ACTOR = 'system:engine';
+
+export function createEngineActivities(deps: EngineDeps) {
+  const { db } = deps;
+  const now = deps.clock ?? Date.now;
+
+  const kindOf = (name: string): JobKind<unknown> => {
+    const kind = findKind(name);
+    if (!kind) throw new NonRetriableError(`no module for job kind "${name}" in this app`);
+    return kind;
+  };
+  const record = (row: JobRow, input: unknown = undefined): JobRecord => ({ id: row.id, userId: row.user_id, kind: row.kind, attempt: row.attempt, input });
+
+  async function startJob(ref: JobRef): Promise<StartJobResult> {
+    const { rows } = await db.query<JobRow>('select * from longhaul.start_job($1, $2, $3)', [ref.jobId, ref.attempt, ACTOR]);
+    const job = rows[0];
+    return { run: job?.status === 'running' && job.attempt === ref.attempt, status: job?.status ?? 'missing', limits: deps.limits };
+  }
+
+  async function planStage(input: PlanStageInput): Promise<PlanStageResult> {
+    const planned = await db.query<{ name: string; chunk_count: number }>('select name, chunk_count from longhaul.job_stages where job_id = $1 and stage = $2', [input.jobId, input.stage]);
+    if (planned.rows[0]) return { name: planned.rows[0].name, chunks: planned.rows[0].chunk_count };
+    const { rows } = await db.query<JobRow & { input: unknown }>('select id, user_id, kind, status, attempt, cancel_requested_at, input from public.jobs where id = $1', [input.jobId]);
+    const job = rows[0];
+    if (!job) throw new NonRetriableError(`job ${input.jobId} not found`);
+    const kind = kindOf(job.kind);
+    let parsed: unknown;
+    try {
+      parsed = parseInput(kind, job.input);
+    } catch (err) {
+      if (err instanceof ValidationError) return { invalid: { message: err.message, code: 'invalid_input', details: err.details } };
+      throw err;
+    }
+    const previous = input.stage === 0 ? [] : undefined;
+    const plan = await kind.planStage(
+      {
+        db,
+        log: silentLog,
+        stage: input.stage,
+        previousOutputs: async () =>
+          previous ??
+          (await db.query<{ output: unknown }>('select output from longhaul.job_chunks where job_id = $1 and stage = $2 order by idx', [input.jobId, input.stage - 1])).rows.map((r) => r.output),
+      },
+      record(job, parsed),
+      parsed,
+    );
+    if (!plan) return null;
+    return writeStagePlan(db, input.jobId, input.stage, plan);
+  }
+
+  async function nextChunks(input: NextChunksInput): Promise<NextChunksResult> {
+    const [chunks, job] = await Promise.all([
+      db.query<{ idx: number; after: number }>(
+        "select idx, after from longhaul.job_chunks where job_id = $1 and stage = $2 and idx >= $3 and status <> 'done' order by idx limit $4",
+        [input.jobId, input.stage, input.from, input.limit + 1],
+      ),
+      db.query<JobRow>('select status, attempt, cancel_requested_at from public.jobs where id = $1', [input.jobId]),
+    ]);
+    const row = job.rows[0];
+    const stop = !row || row.status !== 'running' || row.attempt !== input.attempt || row.cancel_requested_at !== null;
+    return { chunks: chunks.rows.slice(0, input.limit).map((c) => [c.idx, c.after]), more: chunks.rows.length > input.limit, stop };
+  }
+
+  async function runChunk(input: RunChunkInput): Promise<RunChunkResult> {
+    const { rows } = await db.query<JobRow & { chunk_status: string | null; chunk_input: unknown; cursor: unknown; failures: number }>(
+      `with c as (
+         update longhaul.job_chunks set attempts = attempts + 1, status = case when status = 'done' then 'done' else 'running' end, updated_at = now()
+         where job_id = $1 and stage = $2 and idx = $3
+         returning status, input, cursor, failures)
+       select j.id, j.user_id, j.kind, j.status, j.attempt, j.cancel_requested_at,
+              c.status as chunk_status, c.input as chunk_input, c.cursor, c.failures
+       from public.jobs j left join c on true where j.id = $1`,
+      [input.jobId, input.stage, input.index],
+    );
+    const job = rows[0];
+    if (!job || job.status !== 'running' || job.attempt !== input.attempt) return { status: 'stale', stop: true };
+    const stop = job.cancel_requested_at !== null;
+    if (job.chunk_status === 'done') return { status: 'done', stop };
+    if (job.chunk_status === null) throw new NonRetriableError(`chunk ${input.stage}/${input.index} of job ${input.jobId} does not exist`);
+    const kind = kindOf(job.kind);
+    const ai = deps.ai();
+    let outcome: ChunkOutcome;
+    try {
+      outcome = await kind.runChunk(
+        {
+          db,
+          ai,
+          log: silentLog,
+          job: record(job),
+          deadline: now() + deps.chunkTimeBudgetMs,
+          concurrency: deps.workerConcurrency,
+          lastAttempt: job.failures + 1 >= input.maxAttempts,
+          completeItems: async (items) => {
+            await db.query('select longhaul.complete_items($1, $2::jsonb, $3)', [input.jobId, JSON.stringify(items), input.stageName]);
+          },
+          addUsage: async (usage) => {
+            await db.query('select longhaul.add_usage($1, $2::jsonb)', [input.jobId, JSON.stringify(usage)]);
+          },
+        },
+        { stage: input.stage, index: input.index, input: job.chunk_input, cursor: job.cursor },
+      );
+    } catch (err) {
+      const failures = job.failures + 1;
+      if (err instanceof NonRetriableError || failures >= input.maxAttempts) {
+        outcome = { status: 'failed', error: { message: (err as Error).message, code: err instanceof NonRetriableError ? 'non_retriable' : 'retries_exhausted' } };
+      } else {
+        await db.query("update longhaul.job_chunks set failures = $4, status = 'pending', error = $5 where job_id = $1 and stage = $2 and idx = $3 and status <> 'done'", [
+          input.jobId,
+          input.stage,
+          input.index,
+          failures,
+          JSON.stringify({ message: (err as Error).message }),
+        ]);
+        throw err;
+      }
+    }
+    switch (outcome.status) {
+      case 'done':
+        await db.query('select longhaul.complete_chunk($1, $2, $3, $4::jsonb, $5, $6, $7)', [
+          input.jobId,
+          input.stage,
+          input.index,
+          JSON.stringify(outcome.output ?? null),
+          outcome.items ?? 0,
+          outcome.units ?? 0,
+          input.stageName,
+        ]);
+        return { status: 'done', stop };
+      case 'partial':
+        await db.query("update longhaul.job_chunks set status = 'pending', cursor = $4::jsonb, updated_at = now() where job_id = $1 and stage = $2 and idx = $3 and status <> 'done'", [
+          input.jobId,
+          input.stage,
+          input.index,
+          JSON.stringify(outcome.cursor ?? null),
+        ]);
+        return { status: 'partial', stop };
+      case 'failed':
+        await db.query("update longhaul.job_chunks set status = 'failed', error = $4::jsonb, updated_at = now() where job_id = $1 and stage = $2 and idx = $3 and status <> 'done'", [
+          input.jobId,
+          input.stage,
+          input.index,
+          JSON.stringify(outcome.error),
+        ]);
+        return { status: 'failed', error: outcome.error, stop };
+    }
+  }
+
+  async function finishJob(input: FinishJobInput): Promise<{ status: string }> {
+    const { rows } = await db.query<JobRow>('select id, user_id, kind, status, attempt, cancel_requested_at from public.jobs where id = $1', [input.jobId]);
+    const job = rows[0];
+    if (!job) return { status: 'missing' };
+    if (job.attempt !== input.attempt || !['pending', 'queued', 'running'].includes(job.status)) return { status: job.status };
+    const kind = findKind(job.kind);
+    let result: { status: string }[];
+    if (input.outcome === 'completed' && kind) {
+      const summary = await kind.finish(db, record(job));
+      result = (await db.query<{ status: string }>('select status from longhaul.complete_job($1, $2, $3::jsonb, $4)', [input.jobId, input.attempt, JSON.stringify(summary), ACTOR])).rows;
+    } else if (input.outcome === 'cancelled') {
+      result = (await db.query<{ status: string }>('select status from longhaul.finish_cancel($1, $2, $3)', [input.jobId, input.attempt, ACTOR])).rows;
+    } else {
+      await kind?.onFailed?.(db, record(job));
+      const error: JobError = input.error ?? { message: kind ? 'the job failed' : `no module for job kind "${job.kind}"` };
+      result = (await db.query<{ status: string }>('select status from longhaul.fail_job($1, $2, $3::jsonb, $4)', [input.jobId, input.attempt, JSON.stringify(error), ACTOR])).rows;
+    }
+    return { status: result[0]?.status ?? 'missing' };
+  }
+
+  return { startJob, planStage, nextChunks, runChunk, finishJob };
+}
+
+export type EngineActivities = ReturnType<typeof createEngineActivities>;
+
+/** Validates a job input with the kind's schema and checks; errors name the field. */
+export function parseInput(kind: JobKind<unknown>, input: unknown): unknown {
+  const parsed = kind.schema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: ['input', ...i.path].map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join(''), message: i.message }));
+    throw new ValidationError(`${issues[0]?.path}: ${issues[0]?.message}`, issues);
+  }
+  kind.check?.(parsed.data);
+  return parsed.data;
+}
+
+const silentLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silentLog };

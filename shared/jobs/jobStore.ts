@@ -1,0 +1,163 @@
+/**
+ * Job operations of the HTTP API. A user's requests run as that user (role authenticated + claims), so RLS decides
+ * what they see — another user's job is simply not there (404). Admin requests use the service connection.
+ * Transitions are the migrations' SQL functions; nothing here writes a status column.
+ */
+import type { Pool } from 'pg';
+import { asUser, inTransaction, query } from '../db';
+import { NotFoundError, ValidationError, isIdempotencyConflict } from '../errors';
+import { parseInput } from '../engine/activities';
+import { findKind, kindNames } from '../kinds';
+import { JOB_COLUMNS, toJob, type Job, type JobRow, type JobStatus } from './job';
+import type { PoolClient } from 'pg';
+
+/** Who is calling: a signed-in user (claims from their verified JWT) or an operator with the admin key. */
+export type Actor = { type: 'user'; userId: string; claims: { sub: string } & Record<string, unknown> } | { type: 'admin' };
+
+export interface SubmitRequest {
+  kind: string;
+  input: unknown;
+  idempotencyKey?: string;
+  priority?: number;
+  /** Admin only: the user who owns (and pays for) the job. */
+  userId?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const WITH_POSITION = `${JOB_COLUMNS}, public.job_queue_position(j.id) as queue_position`;
+
+function run<T>(db: Pool, actor: Actor, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return actor.type === 'user' ? asUser(db, actor.claims, fn) : inTransaction(db, fn);
+}
+
+function actorName(actor: Actor): string {
+  return actor.type === 'user' ? actor.userId : 'admin';
+}
+
+/** Validates kind and input with the kind's own schema before anything is written or charged. */
+export function validateSubmission(req: SubmitRequest): void {
+  const kind = findKind(req.kind);
+  if (!kind) throw new ValidationError(`kind: unknown job kind "${req.kind}"`, [{ path: 'kind', message: `unknown job kind; known kinds: ${kindNames().join(', ')}` }]);
+  parseInput(kind, req.input);
+}
+
+export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Promise<{ job: Job; created: boolean }> {
+  validateSubmission(req);
+  if (actor.type === 'admin' && !req.userId) throw new ValidationError('userId: an admin submission must name the user who owns the job', [{ path: 'userId', message: 'required with the admin key' }]);
+  const owner = actor.type === 'user' ? actor.userId : req.userId!;
+  try {
+    const row = await run(db, actor, async (client) => {
+      const inserted = await client.query<{ id: string }>(
+        'insert into public.jobs (kind, input, idempotency_key, priority, user_id) values ($1, $2::jsonb, $3, $4, $5) returning id',
+        [req.kind, JSON.stringify(req.input), req.idempotencyKey ?? null, req.priority ?? 0, owner],
+      );
+      // A second statement: the queue position counts rows the insert's own snapshot cannot see yet.
+      const { rows } = await client.query<JobRow>(`select ${WITH_POSITION} from public.jobs j where j.id = $1`, [inserted.rows[0]!.id]);
+      return rows[0]!;
+    });
+    return { job: toJob(row), created: true };
+  } catch (err) {
+    if (!isIdempotencyConflict(err)) throw err;
+    const rows = await run(db, actor, async (client) =>
+      (await client.query<JobRow>(`select ${WITH_POSITION} from public.jobs j where j.user_id = $1 and j.idempotency_key = $2`, [owner, req.idempotencyKey])).rows,
+    );
+    if (!rows[0]) throw err;
+    return { job: toJob(rows[0]), created: false };
+  }
+}
+
+export async function getJob(db: Pool, actor: Actor, id: string): Promise<Job> {
+  if (!UUID.test(id)) throw new NotFoundError(`job ${id} not found`);
+  const rows = await run(db, actor, async (client) => (await client.query<JobRow>(`select ${WITH_POSITION} from public.jobs j where j.id = $1`, [id])).rows);
+  if (!rows[0]) throw new NotFoundError(`job ${id} not found`);
+  return toJob(rows[0]);
+}
+
+export interface ListRequest {
+  status?: JobStatus;
+  kind?: string;
+  limit: number;
+  cursor?: string;
+  userId?: string;
+}
+
+/** Newest first, keyset-paged on (created_at, id); the cursor keeps created_at's microseconds (a JS Date would not). */
+export async function listJobs(db: Pool, actor: Actor, req: ListRequest): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+  let after: [string, string] | undefined;
+  if (req.cursor) {
+    try {
+      const decoded = JSON.parse(Buffer.from(req.cursor, 'base64url').toString('utf8')) as unknown;
+      if (!Array.isArray(decoded) || decoded.length !== 2 || !decoded.every((v) => typeof v === 'string') || !UUID.test(decoded[1] as string)) throw new Error('shape');
+      after = decoded as [string, string];
+    } catch {
+      throw new ValidationError('cursor: not a cursor returned by this API', [{ path: 'cursor', message: 'invalid' }]);
+    }
+  }
+  const rows = await run(db, actor, async (client) =>
+    (
+      await client.query<JobRow & { created_text: string }>(
+        `select ${WITH_POSITION}, j.created_at::text as created_text from public.jobs j
+         where ($1::text is null or j.status = $1) and ($2::text is null or j.kind = $2) and ($3::uuid is null or j.user_id = $3)
+           and ($4::timestamptz is null or (j.created_at, j.id) < ($4::timestamptz, $5::uuid))
+         order by j.created_at desc, j.id desc limit $6`,
+        [req.status ?? null, req.kind ?? null, req.userId ?? null, after?.[0] ?? null, after?.[1] ?? null, req.limit + 1],
+      )
+    ).rows,
+  );
+  const page = rows.slice(0, req.limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > req.limit && last ? Buffer.from(JSON.stringify([last.created_text, last.id])).toString('base64url') : null;
+  return { jobs: page.map(toJob), nextCursor };
+}
+
+export async function jobResults(db: Pool, actor: Actor, id: string, cursor: string | undefined, limit: number): Promise<{ items: unknown[]; nextCursor: string | null }> {
+  const job = await getJob(db, actor, id);
+  const after = cursor === undefined ? -1 : Number(cursor);
+  if (!Number.isSafeInteger(after) || after < -1) throw new ValidationError('cursor: not a cursor returned by this API', [{ path: 'cursor', message: 'invalid' }]);
+  const rows = await query<{ key: string; seq: string; status: string; output: unknown; error: unknown }>(
+    db,
+    'select key, seq, status, output, error from longhaul.job_items where job_id = $1 and seq > $2 order by seq limit $3',
+    [job.id, after, limit + 1],
+  );
+  const kind = findKind(job.kind);
+  const page = rows.slice(0, limit);
+  const format = kind?.formatItem ?? ((item: { key: string; status: string; output: unknown; error: unknown }) => item);
+  return {
+    items: page.map((r) => format({ key: r.key, status: r.status, output: r.output, error: r.error })),
+    nextCursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null,
+  };
+}
+
+export async function cancelJob(db: Pool, actor: Actor, id: string): Promise<Job> {
+  if (!UUID.test(id)) throw new NotFoundError(`job ${id} not found`);
+  const sql = actor.type === 'user' ? 'public.cancel_job($1)' : `longhaul.request_cancel($1, '${actorName(actor)}')`;
+  const rows = await run(db, actor, async (client) => (await client.query<JobRow>(`select ${WITH_POSITION} from ${sql} j`, [id])).rows);
+  return toJob(rows[0]!);
+}
+
+export async function retryJob(db: Pool, actor: Actor, id: string): Promise<Job> {
+  if (!UUID.test(id)) throw new NotFoundError(`job ${id} not found`);
+  const sql = actor.type === 'user' ? 'public.retry_job($1)' : `longhaul.retry_job($1, '${actorName(actor)}')`;
+  const rows = await run(db, actor, async (client) => (await client.query<JobRow>(`select ${WITH_POSITION} from ${sql} j`, [id])).rows);
+  return toJob(rows[0]!);
+}
+
+export async function credits(db: Pool, actor: Extract<Actor, { type: 'user' }>, limit = 50): Promise<{ balance: number; ledger: unknown[] }> {
+  return asUser(db, actor.claims, async (client) => {
+    const balance = await client.query<{ balance: string }>('select balance from public.credit_accounts where user_id = $1', [actor.userId]);
+    const ledger = await client.query<{ id: string; entry: string; amount: string; balance_after: string; job_id: string | null; attempt: number | null; reason: string; created_at: Date }>(
+      'select id, entry, amount, balance_after, job_id, attempt, reason, created_at from public.credit_ledger where user_id = $1 order by id desc limit $2',
+      [actor.userId, limit],
+    );
+    return {
+      balance: Number(balance.rows[0]?.balance ?? 0),
+      ledger: ledger.rows.map((r) => ({ id: Number(r.id), entry: r.entry, amount: Number(r.amount), balanceAfter: Number(r.balance_after), jobId: r.job_id, attempt: r.attempt, reason: r.reason, createdAt: r.created_at.toISOString() })),
+    };
+  });
+}
+
+/** Records that a delivery of the attempt is being enqueued (pending -> queued); returns false when it is not needed. */
+export async function markQueued(db: Pool, jobId: string, attempt: number, actor: string): Promise<boolean> {
+  const rows = await query<{ status: string }>(db, 'select longhaul.mark_queued($1, $2, $3) as status', [jobId, attempt, actor]);
+  return rows[0]?.status === 'queued';
+}

@@ -1,0 +1,13 @@
+/** The job kinds this app runs. Adding a kind: a module under shared/kinds/<kind>/, a line here, a pricing migration. */
+import type { JobKind } from './types';
+import { workflowKind } from './workflow';
+
+const kinds = new Map<string, JobKind<unknown>>([[workflowKind.name, workflowKind as JobKind<unknown>]]);
+
+export function findKind(name: string): JobKind<unknown> | undefined {
+  return kinds.get(name);
+}
+
+export function kindNames(): string[] {
+  return [...kinds.keys()];
+}

@@ -1,0 +1,36 @@
+/**
+ * jobOrchestrator: one attempt of one job, stage by stage. Each stage runs in a stageRunner sub-orchestration, so
+ * this history holds a handful of events whatever the job's size. Every ending goes through finishJob, which owns
+ * the SQL transition and the refund; an unexpected error still ends in a failed, refunded job.
+ */
+import type * as df from 'durable-functions';
+import { FN, jobInstanceId, type FinishJobInput, type JobError, type JobRef, type PlanStageResult, type StageOutcome, type StageRunnerInput, type StartJobResult } from './contracts';
+import { activityRetry } from './retry';
+
+// A kind has a few stages (brief_pipeline: 4); the cap stops a planning bug from looping forever.
+const MAX_STAGES = 32;
+
+export function* jobOrchestration(context: df.OrchestrationContext): Generator<df.Task, unknown, unknown> {
+  const ref = context.df.getInput<JobRef>();
+  const started = (yield context.df.callActivityWithRetry(FN.startJob, activityRetry(), ref)) as StartJobResult;
+  if (!started.run) return { status: started.status, ran: false };
+
+  const finish = (outcome: FinishJobInput['outcome'], error?: JobError): df.Task =>
+    context.df.callActivityWithRetry(FN.finishJob, activityRetry(), { ...ref, outcome, error } satisfies FinishJobInput);
+
+  try {
+    for (let stage = 0; stage < MAX_STAGES; stage++) {
+      context.df.setCustomStatus({ stage });
+      const plan = (yield context.df.callActivityWithRetry(FN.planStage, activityRetry(), { ...ref, stage })) as PlanStageResult;
+      if (plan === null) return yield finish('completed');
+      if ('invalid' in plan) return yield finish('failed', plan.invalid);
+      const runner: StageRunnerInput = { ...ref, stage, stageName: plan.name, from: 0, generation: 0, limits: started.limits };
+      const outcome = (yield context.df.callSubOrchestrator(FN.stageRunner, runner, `${jobInstanceId(ref)}-s${stage}`)) as StageOutcome;
+      if (outcome.status === 'cancelled') return yield finish('cancelled');
+      if (outcome.status === 'failed') return yield finish('failed', outcome.error);
+    }
+    return yield finish('failed', { message: `the job planned more than ${MAX_STAGES} stages`, code: 'too_many_stages' });
+  } catch (err) {
+    return yield finish('failed', { message: (err as Error).message, code: 'orchestration_error' });
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The process's shared services, built on first use from the validated configuration (never at import time): one
+ * pool, one AI service set, one engine. Function files take what they need from here.
+ */
+import type { Pool } from 'pg';
+import { createAi } from './ai';
+import type { AiServices } from './ai/types';
+import { getConfig, requireDatabaseUrl, type AppConfig } from './config';
+import { getPool } from './db';
+import { createEngineActivities, type EngineActivities } from './engine/activities';
+
+// K: chunk calls per stageRunner generation. Each call adds ~2 history events plus episode markers; 400 keeps a
+// generation near 1,600 events, well under the 5,000-event bound and cheap to replay.
+const CHUNKS_PER_GENERATION = 400;
+
+let engine: EngineActivities | undefined;
+let ai: AiServices | undefined;
+
+export function config(): AppConfig {
+  return getConfig();
+}
+
+export function db(): Pool {
+  return getPool(requireDatabaseUrl());
+}
+
+export function aiServices(): AiServices {
+  ai ??= createAi(getConfig());
+  return ai;
+}
+
+export function engineActivities(): EngineActivities {
+  if (!engine) {
+    const { engine: settings } = getConfig();
+    engine = createEngineActivities({
+      db: db(),
+      ai: aiServices,
+      limits: { maxInFlight: settings.chunkConcurrency, perGeneration: CHUNKS_PER_GENERATION, maxAttempts: settings.chunkMaxAttempts },
+      chunkTimeBudgetMs: settings.chunkTimeBudgetMs,
+      workerConcurrency: settings.workerConcurrency,
+    });
+  }
+  return engine;
+}
