@@ -3,7 +3,7 @@
  * management API. Episode and activity processing live in their workers; they share these helpers.
  */
 import type { Pool, PoolClient } from 'pg';
-import { EventType, event, isTerminal, type InboxEvent, type RetryState, type RuntimeStatus } from './history';
+import { EventType, TERMINAL_STATUSES, event, isTerminal, type InboxEvent, type RetryState, type RuntimeStatus } from './history';
 import { newExecutionId } from './episode';
 import { DURABLE_SCHEMA_SQL } from './schema';
 
@@ -75,16 +75,21 @@ export async function createInstance(client: PoolClient, spec: NewInstance): Pro
     await client.query('delete from durabletask.activities where instance_id = $1', [spec.instanceId]);
   }
   const executionId = newExecutionId();
-  await client.query(
+  // The WHERE makes a concurrent creator lose cleanly: with no row to lock, two startNew calls can both get here; the
+  // second waits on the unique index and then finds a live instance, which it must not overwrite.
+  const inserted = await client.query(
     `insert into durabletask.instances (instance_id, name, version, execution_id, status, input, parent)
      values ($1, $2, $3, $4, 'Pending', $5, $6)
      on conflict (instance_id) do update set name = excluded.name, version = excluded.version,
        execution_id = excluded.execution_id, status = 'Pending', input = excluded.input, output = null,
        custom_status = null, parent = excluded.parent, created_at = clock_timestamp(), updated_at = clock_timestamp(),
        completed_at = null, generation = 0, episode = 0, processed_actions = 0, next_event_id = 0,
-       last_timestamp = null, history_events = 0`,
-    [spec.instanceId, spec.name, spec.version ?? '', executionId, spec.input, spec.parent ? JSON.stringify(spec.parent) : null],
+       last_timestamp = null, history_events = 0
+     where durabletask.instances.status = any($7::text[])
+     returning instance_id`,
+    [spec.instanceId, spec.name, spec.version ?? '', executionId, spec.input, spec.parent ? JSON.stringify(spec.parent) : null, [...TERMINAL_STATUSES]],
   );
+  if (inserted.rowCount === 0) return 'conflict';
   await enqueueStart(client, spec.instanceId, executionId, spec.name, spec.version ?? '', spec.input, spec.parent);
   return 'created';
 }

@@ -1,5 +1,5 @@
 /**
- * stageRunner: runs one stage's chunks with at most P in flight, honouring each chunk's `after` (it starts once every
+ * stageRunner: runs one stage's chunks in rounds of at most P, honouring each chunk's `after` (it starts once every
  * chunk up to that index is done). After K chunk calls it drains and continues as new from the first chunk not yet
  * done, so no generation's history grows past a fixed bound, whatever the number of chunks. A failed chunk or a
  * cancel request stops new scheduling; chunks in flight finish first, then the outcome goes to jobOrchestrator.
@@ -27,43 +27,56 @@ export function* stageRunnerOrchestration(context: df.OrchestrationContext): Gen
   if (window.chunks.length === 0) return { status: 'done', generations: input.generation + 1 };
 
   const waiting: Chunk[] = window.chunks.map(([index, after]) => ({ index, after }));
-  const running = new Map<number, df.Task>();
   let calls = 0;
   let stopping: 'failed' | 'cancelled' | undefined;
   let failure: JobError | undefined;
-  // Every chunk below the lowest one still outstanding is done (earlier generations drained completely).
-  const lowestOutstanding = (): number => Math.min(waiting[0]?.index ?? Infinity, ...running.keys());
 
-  for (;;) {
-    if (!stopping) {
-      for (let i = 0; i < waiting.length && running.size < limits.maxInFlight && calls < limits.perGeneration; ) {
-        const chunk = waiting[i]!;
-        if (chunk.after >= lowestOutstanding()) {
-          i++;
-          continue;
-        }
-        waiting.splice(i, 1);
-        calls++;
-        const call: RunChunkInput = { jobId: input.jobId, attempt: input.attempt, stage: input.stage, stageName: input.stageName, index: chunk.index, maxAttempts: limits.maxAttempts };
-        running.set(chunk.index, context.df.callActivityWithRetry(FN.runChunk, chunkRetry(limits.maxAttempts), call));
+  // Rounds of at most P chunks awaited together with Task.all. Not a sliding window of Task.any: a task may be
+  // yielded once only — yielding it again inside a later Task.any re-emits its action without a new sequence id,
+  // which the Durable extension mis-numbers (durable-protocol.md §4.4).
+  while (!stopping && calls < limits.perGeneration) {
+    const round: Chunk[] = [];
+    for (let i = 0; i < waiting.length && round.length < limits.maxInFlight && calls + round.length < limits.perGeneration; ) {
+      const chunk = waiting[i]!;
+      // Every chunk below the lowest one still outstanding is done (earlier generations drained completely).
+      const lowestOutstanding = Math.min(waiting[0]?.index ?? Infinity, ...round.map((c) => c.index));
+      if (chunk.after >= lowestOutstanding) {
+        i++;
+        continue;
       }
+      waiting.splice(i, 1);
+      round.push(chunk);
     }
-    if (running.size === 0) break;
-    const winner = (yield context.df.Task.any([...running.values()])) as df.Task;
-    const index = [...running.entries()].find(([, task]) => task === winner)![0];
-    running.delete(index);
-    if (winner.isFaulted) {
+    if (round.length === 0) break;
+    calls += round.length;
+    const tasks = round.map((chunk) =>
+      context.df.callActivityWithRetry(FN.runChunk, chunkRetry(limits.maxAttempts), {
+        jobId: input.jobId,
+        attempt: input.attempt,
+        stage: input.stage,
+        stageName: input.stageName,
+        index: chunk.index,
+        maxAttempts: limits.maxAttempts,
+      } satisfies RunChunkInput),
+    );
+    let results: RunChunkResult[];
+    try {
+      results = (yield context.df.Task.all(tasks)) as RunChunkResult[];
+    } catch (err) {
+      // Retries exhausted without the chunk recording its own failure (e.g. the worker kept crashing).
       stopping = 'failed';
-      failure ??= { message: `chunk ${index} of stage "${input.stageName}" failed after retries`, code: 'chunk_failed' };
-      continue;
+      failure = { message: `a chunk of stage "${input.stageName}" failed after retries: ${(err as Error).message}`, code: 'chunk_failed' };
+      break;
     }
-    const result = winner.result as RunChunkResult;
-    if (result.status === 'partial') waiting.splice(insertionPoint(waiting, index), 0, { index, after: -1 });
-    if (result.status === 'failed') {
-      stopping = 'failed';
-      failure ??= result.error;
-    }
-    if (result.stop || result.status === 'stale') stopping ??= 'cancelled';
+    results.forEach((result, n) => {
+      const chunk = round[n]!;
+      if (result.status === 'partial') waiting.splice(insertionPoint(waiting, chunk.index), 0, { index: chunk.index, after: -1 });
+      if (result.status === 'failed') {
+        stopping = 'failed';
+        failure ??= result.error;
+      }
+      if (result.stop || result.status === 'stale') stopping ??= 'cancelled';
+    });
   }
 
   if (stopping === 'failed') return { status: 'failed', error: failure, generations: input.generation + 1 };

@@ -58,6 +58,9 @@ export async function startHostProcess(opts: HostProcessOptions): Promise<HostPr
       // Test files share one Azurite: each database gets its own queues.
       CONF_IN_QUEUE: `in-${queueSuffix(opts.databaseUrl)}`,
       CONF_OUT_QUEUE: `out-${queueSuffix(opts.databaseUrl)}`,
+      // The real app's queue and timer bindings (binding expressions must resolve, as on Azure).
+      JOBS_QUEUE_NAME: `jobs-${queueSuffix(opts.databaseUrl)}`,
+      SWEEPER_SCHEDULE: '*/1 * * * * *',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,133 @@
+/**
+ * Job engine benchmarks (issue: the job engine): insert -> orchestration running latency over many inserts, and a
+ * 100,000-node workflow with the offline model (wall time, the host's peak RSS, the largest Durable history of any
+ * instance during the run). The app runs in a host process on the benchmark's Postgres and Azurite, as in tests.
+ */
+import { readFileSync } from 'node:fs';
+import { startJobsApp, type JobsApp, type TestUser } from '../test/support/jobsApp';
+import { median, type Figure } from './localHost';
+
+export interface JobSizes {
+  inserts: number;
+  nodes: number;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Pickup: each insert waits for its job to be running before the next, so every sample is an idle system's answer. */
+async function pickupLatency(app: JobsApp, user: TestUser, inserts: number): Promise<number[]> {
+  const samples: number[] = [];
+  const input = JSON.stringify({ nodes: [{ id: 'a', type: 'text', text: 'ping' }] });
+  for (let i = 0; i < inserts; i++) {
+    const client = await app.pool.connect();
+    let id: string;
+    try {
+      await client.query('begin');
+      await client.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)", [JSON.stringify({ sub: user.id, role: 'authenticated' })]);
+      id = (await client.query<{ id: string }>("insert into public.jobs (kind, input) values ('workflow', $1) returning id", [input])).rows[0]!.id;
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const committed = performance.now();
+    for (;;) {
+      const { rows } = await app.pool.query<{ status: string }>('select status from public.jobs where id = $1', [id]);
+      if (rows[0] && rows[0].status !== 'pending' && rows[0].status !== 'queued') break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    samples.push(performance.now() - committed);
+  }
+  return samples;
+}
+
+/** A layered DAG: `width` nodes per level, each depending on two nodes of the level above; half llm, a third template. */
+export function layeredWorkflow(nodes: number, width = 1000): { nodes: unknown[] } {
+  const out: unknown[] = [];
+  for (let i = 0; i < nodes; i++) {
+    const level = Math.floor(i / width);
+    const id = `n${i}`;
+    if (level === 0) {
+      out.push({ id, type: 'text', text: `seed ${i}` });
+      continue;
+    }
+    const a = `n${(level - 1) * width + (i % width)}`;
+    const b = `n${(level - 1) * width + ((i * 7 + 3) % width)}`;
+    const inputs = a === b ? [a] : [a, b];
+    const refs = inputs.map((r) => `{{${r}}}`).join(' and ');
+    if (i % 6 < 3) out.push({ id, type: 'llm', prompt: `Combine ${refs} into one sentence.`, inputs });
+    else if (i % 6 < 5) out.push({ id, type: 'template', template: `${refs}`, inputs });
+    else out.push({ id, type: 'text', text: `fact ${i}` });
+  }
+  return { nodes: out };
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function bigWorkflow(app: JobsApp, nodes: number): Promise<{ seconds: number; rssMb: number; history: number; status: string }> {
+  const user = await app.createUser(nodes);
+  const input = layeredWorkflow(nodes);
+  let largest = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const { rows } = await app.pool.query<{ n: number }>('select count(*)::int as n from durabletask.history group by instance_id order by 1 desc limit 1');
+      largest = Math.max(largest, rows[0]?.n ?? 0);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'workflow', input });
+  if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 900_000);
+  sampling = false;
+  await sampler;
+  const { rows } = await app.pool.query<{ secs: number }>('select extract(epoch from finished_at - created_at)::float8 as secs from public.jobs where id = $1', [res.body.id]);
+  return { seconds: rows[0]!.secs, rssMb: peakRssMb(app.host.child.pid!), history: largest, status: String(job.status) };
+}
+
+export async function benchJobs(repeats: number, sizes: JobSizes = { inserts: 200, nodes: 100_000 }): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const app = await startJobsApp({ name: 'bench_jobs', env: { LONGHAUL_LOG_LEVEL: 'error' } });
+  try {
+    const user = await app.createUser(sizes.inserts * repeats + 10);
+    await pickupLatency(app, user, 5);
+    const p50: number[] = [];
+    const p99: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const samples = await pickupLatency(app, user, sizes.inserts);
+      p50.push(percentile(samples, 50));
+      p99.push(percentile(samples, 99));
+    }
+    figures.push({ name: `insert → running, p50 over ${sizes.inserts} inserts`, value: median(p50), unit: 'ms', runs: p50 });
+    figures.push({ name: `insert → running, p99 over ${sizes.inserts} inserts`, value: median(p99), unit: 'ms', runs: p99 });
+  } finally {
+    await app.stop();
+  }
+  const wall: number[] = [];
+  const rss: number[] = [];
+  const history: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    // A fresh host per run: its peak RSS is this job's.
+    const big = await startJobsApp({ name: 'bench_workflow', env: { LONGHAUL_LOG_LEVEL: 'error' } });
+    try {
+      const r = await bigWorkflow(big, sizes.nodes);
+      if (r.status !== 'completed') throw new Error(`the ${sizes.nodes}-node workflow ended ${r.status}`);
+      wall.push(r.seconds);
+      rss.push(r.rssMb);
+      history.push(r.history);
+    } finally {
+      await big.stop();
+    }
+  }
+  const label = `${sizes.nodes.toLocaleString('en-US')}-node workflow, offline model`;
+  figures.push({ name: `${label}: submit → completed`, value: median(wall), unit: 's', runs: wall });
+  figures.push({ name: `${label}: host peak RSS`, value: median(rss), unit: 'MB', runs: rss });
+  figures.push({ name: `${label}: largest history of any instance`, value: median(history), unit: 'events', runs: history });
+  return figures;
+}

@@ -1,0 +1,121 @@
+/**
+ * The real function app on the local host, on a migrated test database: users with credits and tokens, API calls,
+ * and waiting for jobs. Integration tests and benchmarks of the job engine start from here.
+ */
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import { signUserToken } from '../../local/supabase/demoUser';
+import { applyMigrations } from '../../local/supabase/migrate';
+import { createTestDatabase, testStorageConnectionString, type TestDatabase } from './database';
+import { eventually, queueSuffix, repoRoot, startHostProcess, testKeys, type HostProcess } from './hostProcess';
+
+export interface TestUser {
+  id: string;
+  token: string;
+}
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+export interface JobsApp {
+  db: TestDatabase;
+  pool: Pool;
+  host: HostProcess;
+  env: Record<string, string>;
+  queueName: string;
+  adminKey: string;
+  webhookSecret: string;
+  jwtSecret: string;
+  createUser(credits: number): Promise<TestUser>;
+  api<T = Record<string, unknown>>(method: string, path: string, auth: TestUser | 'admin' | null, body?: unknown): Promise<ApiResponse<T>>;
+  waitForStatus(jobId: string, statuses: string[], timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Stops the host (kill -9 when `hard`) and starts a new one on the same database and settings. */
+  restartHost(hard: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface JobsAppOptions {
+  name: string;
+  env?: Record<string, string>;
+  /** Stand in for the Supabase webhook (default on). */
+  bridge?: boolean;
+}
+
+export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
+  const db = await createTestDatabase(opts.name);
+  await applyMigrations(db.url);
+  const pool = new Pool({ connectionString: db.url, max: 4 });
+  const keys = testKeys();
+  const adminKey = randomBytes(24).toString('hex');
+  const webhookSecret = randomBytes(24).toString('hex');
+  const jwtSecret = randomBytes(32).toString('hex');
+  const queueName = `jobs-${queueSuffix(db.url)}`;
+  const env: Record<string, string> = {
+    SUPABASE_WEBHOOK_SECRET: webhookSecret,
+    SUPABASE_JWT_SECRET: jwtSecret,
+    ADMIN_API_KEY: adminKey,
+    JOBS_QUEUE_NAME: queueName,
+    LONGHAUL_WEBHOOK_BRIDGE: opts.bridge === false ? '0' : '1',
+    // Tests that exercise the sweeper lower these; elsewhere it must not race the path under test.
+    SWEEPER_REDELIVER_AFTER_SECONDS: '600',
+    SWEEPER_STUCK_AFTER_SECONDS: '600',
+    ...opts.env,
+  };
+  const start = (): Promise<HostProcess> => startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString(), keys, env });
+  let host = await start();
+
+  const app: JobsApp = {
+    db,
+    pool,
+    get host() {
+      return host;
+    },
+    env,
+    queueName,
+    adminKey,
+    webhookSecret,
+    jwtSecret,
+    async createUser(credits) {
+      const { rows } = await pool.query<{ id: string }>('insert into auth.users (email) values ($1) returning id', [`${randomBytes(6).toString('hex')}@test.local`]);
+      const id = rows[0]!.id;
+      if (credits > 0) await pool.query('select longhaul.grant_credits($1, $2)', [id, credits]);
+      return { id, token: await signUserToken(id, jwtSecret) };
+    },
+    async api(method, path, auth, body) {
+      const headers: Record<string, string> = {};
+      if (auth === 'admin') headers['x-functions-key'] = adminKey;
+      else if (auth) headers.authorization = `Bearer ${auth.token}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${host.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as never };
+    },
+    async waitForStatus(jobId, statuses, timeoutMs = 30_000) {
+      return eventually(
+        async () => {
+          const { rows } = await pool.query<Record<string, unknown>>('select * from public.jobs where id = $1', [jobId]);
+          return rows[0] && statuses.includes(String(rows[0].status)) ? rows[0] : undefined;
+        },
+        timeoutMs,
+        `job ${jobId} to reach ${statuses.join('|')}`,
+      );
+    },
+    async restartHost(hard) {
+      await (hard ? host.kill() : host.stop());
+      host = await start();
+    },
+    async stop() {
+      await host.stop();
+      await pool.end();
+      await db.drop();
+    },
+  };
+  return app;
+}
+
+/** A workflow input of `n` independent llm nodes (n credits), each with a distinct prompt. */
+export function llmNodes(n: number, prefix = 'node'): { nodes: { id: string; type: 'llm'; prompt: string }[] } {
+  return { nodes: Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, type: 'llm' as const, prompt: `${prefix} ${i}: say something` })) };
+}
