@@ -149,6 +149,13 @@ describe('local host: Durable Functions on the Postgres task hub', () => {
     assert.equal((await api.waitForEnd('dup-1')).output, 'Hello again!');
   });
 
+  it('lets exactly one of many concurrent starts of one instance id win; the others get 409', async () => {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => api.post('orchestrators/Eternal/race-1', null)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [202, 409, 409, 409, 409, 409, 409, 409]);
+    await eventually(async () => ((await api.status('race-1'))?.runtimeStatus === 'Running' ? true : undefined));
+    await api.post('instances/race-1/terminate');
+  });
+
   it('lists instances with paging and purges by filter', async () => {
     for (let i = 0; i < 5; i++) await api.waitForEnd(await api.start('Single', `p${i}`, `page-${i}`));
     const seen: string[] = [];
