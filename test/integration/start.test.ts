@@ -91,6 +91,27 @@ describe('npm start', () => {
     assert.equal((await fetch(`${local.baseUrl}/runtime/webhooks/durabletask/instances/`)).status, 401);
   });
 
+  it('runs the README\'s first workflow as the demo user (10,000 credits) and shows its result', async () => {
+    const local = JSON.parse(readFileSync(join(home, 'local.json'), 'utf8')) as { baseUrl: string; demoUser: { id: string; token: string } };
+    const auth = { authorization: `Bearer ${local.demoUser.token}` };
+    const credits = (await (await fetch(`${local.baseUrl}/api/credits`, { headers: auth })).json()) as { balance: number };
+    assert.equal(credits.balance, 10_000);
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    // The README's example body, taken from the README itself so the two cannot drift apart.
+    const body = /<!-- first-workflow -->\s*```bash[\s\S]*?-d '([^']+)'/.exec(readme)?.[1];
+    assert.ok(body, 'README has the first-workflow example');
+    const submitted = await fetch(`${local.baseUrl}/api/jobs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
+    assert.equal(submitted.status, 202);
+    const { id } = (await submitted.json()) as { id: string };
+    let job: { status: string; result: { outputs: Record<string, string> } } | undefined;
+    for (let i = 0; i < 200 && job?.status !== 'completed'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      job = (await (await fetch(`${local.baseUrl}/api/jobs/${id}`, { headers: auth })).json()) as typeof job;
+    }
+    assert.equal(job?.status, 'completed');
+    assert.match(job?.result.outputs.post ?? '', /^# \[offline local model \w+\] Write a title about tidal energy/);
+  });
+
   it('refuses a second start on a home that is in use', async () => {
     const port = await freePort();
     await assert.rejects(launch(['node', 'dist/local/cli/start.js'], home, port), /another longhaul \(pid \d+\) is running/);
