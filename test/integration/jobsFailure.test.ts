@@ -143,6 +143,36 @@ describe('job failures with a provider on the wire', () => {
   });
 });
 
+describe('chunks that outlast their time budget', () => {
+  let fake: OpenAiFake;
+  let app: JobsApp;
+  before(async () => {
+    fake = await startOpenAiFake();
+    fake.delayMs = 400;
+    app = await startJobsApp({
+      name: 'jobs_budget',
+      env: { AI_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, WORKER_CONCURRENCY: '2', JOB_CHUNK_TIME_BUDGET_SECONDS: '1' },
+    });
+  });
+  after(async () => {
+    await app?.stop();
+    await fake?.close();
+  });
+
+  it('returns partial at the deadline and is rescheduled until done, each node run once', async () => {
+    const user = await app.createUser(100);
+    // One chunk of 12 llm nodes, 2 at a time at 400 ms each: ~2.4 s of work against a 1 s budget.
+    const res = await app.api<JobBody>('POST', '/api/jobs', user, { kind: 'workflow', input: llmNodes(12, 'slow') });
+    const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(job.status, 'completed');
+    const chunk = await app.pool.query<{ attempts: number; failures: number }>('select attempts, failures from longhaul.job_chunks where job_id = $1', [res.body.id]);
+    assert.ok(chunk.rows[0]!.attempts >= 2, `the chunk ran in several slices (${chunk.rows[0]!.attempts})`);
+    assert.equal(chunk.rows[0]!.failures, 0, 'a partial slice is not a failure');
+    assert.equal(fake.calls(/^slow \d+:/), 12, 'no node ran twice');
+    assert.equal((await counters(app, res.body.id)).units_done, 12);
+  });
+});
+
 describe('poison deliveries', () => {
   let app: JobsApp;
   before(async () => {
