@@ -237,7 +237,7 @@ describe('job delivery: webhook -> queue -> orchestration', () => {
 describe('lost webhook deliveries', () => {
   let app: JobsApp;
   before(async () => {
-    app = await startJobsApp({ name: 'jobs_sweeper', bridge: false, env: { SWEEPER_REDELIVER_AFTER_SECONDS: '1' } });
+    app = await startJobsApp({ name: 'jobs_sweeper', bridge: false, env: { SWEEPER_REDELIVER_AFTER_SECONDS: '1', SWEEPER_STUCK_AFTER_SECONDS: '1' } });
   });
   after(async () => {
     await app?.stop();
@@ -256,4 +256,43 @@ describe('lost webhook deliveries', () => {
     assert.equal(events.rowCount, 0, 'no webhook marked it queued: only the sweeper delivered it');
     assert.ok(Date.now() - started < 20_000, 'started within the sweeper bound');
   });
+
+  /** A job the database believes is running, without the orchestration that should be running it. */
+  async function runningWithoutOrchestration(nodes: number): Promise<string> {
+    const user = await app.createUser(10);
+    const client = await app.pool.connect();
+    try {
+      await client.query('begin');
+      const id = (await client.query<{ id: string }>("insert into public.jobs (kind, input, user_id) values ('workflow', $1, $2) returning id", [llmNodes(nodes, 'orphan'), user.id])).rows[0]!.id;
+      await client.query("select longhaul.start_job($1, 1, 'test')", [id]);
+      await client.query("select longhaul.acknowledge_delivery($1, 1)", [id]);
+      await client.query('commit');
+      return id;
+    } finally {
+      client.release();
+    }
+  }
+
+  it('restarts a running job whose orchestration is missing, and it completes', async () => {
+    const id = await runningWithoutOrchestration(2);
+    const job = await app.waitForStatus(id, ['completed', 'failed'], 30_000);
+    assert.equal(job.status, 'completed');
+    assert.deepEqual(await ledger(app, id), [{ entry: 'charge', amount: -2, attempt: 1 }]);
+  });
+
+  it('fails and refunds (once) a running job whose orchestration died', async () => {
+    const id = await runningWithoutOrchestration(3);
+    // An instance with the job's id that ends Failed: the stage runner started with an input it cannot use.
+    const res = await fetch(`${app.host.url}/runtime/webhooks/durabletask/orchestrators/stageRunner/job-${id}-1?code=${app.host.keys.masterKey}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(res.status, 202);
+    const job = await app.waitForStatus(id, ['failed', 'completed'], 30_000);
+    assert.equal(job.status, 'failed');
+    assert.equal((job.error as { code: string }).code, 'orchestration_ended');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.deepEqual(await ledger(app, id), [
+      { entry: 'charge', amount: -3, attempt: 1 },
+      { entry: 'refund', amount: 3, attempt: 1 },
+    ]);
+  });
 });
+
