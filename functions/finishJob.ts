@@ -1,10 +1,15 @@
+import { type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { scopedLogger } from '../shared/log';
 import { FN, type FinishJobInput } from '../shared/orchestration/contracts';
 import { engineActivities } from '../shared/services';
 
 /** Ends the attempt: completed with the result summary, or failed/cancelled with the refund. */
-export function finishJob(input: FinishJobInput): ReturnType<ReturnType<typeof engineActivities>['finishJob']> {
-  return engineActivities().finishJob(input);
+export function finishJob(
+  input: FinishJobInput,
+  context: InvocationContext,
+): ReturnType<ReturnType<typeof engineActivities>['finishJob']> {
+  return engineActivities().finishJob(input, scopedLogger(context, { jobId: input.jobId, attempt: input.attempt, invocationId: context.invocationId }));
 }
 
 df.app.activity(FN.finishJob, { handler: finishJob });

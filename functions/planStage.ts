@@ -1,10 +1,15 @@
+import { type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { scopedLogger } from '../shared/log';
 import { FN, type PlanStageInput } from '../shared/orchestration/contracts';
 import { engineActivities } from '../shared/services';
 
 /** Plans one stage of the job into chunks (and items) in Postgres, once; reports an invalid input instead of throwing. */
-export function planStage(input: PlanStageInput): ReturnType<ReturnType<typeof engineActivities>['planStage']> {
-  return engineActivities().planStage(input);
+export function planStage(
+  input: PlanStageInput,
+  context: InvocationContext,
+): ReturnType<ReturnType<typeof engineActivities>['planStage']> {
+  return engineActivities().planStage(input, scopedLogger(context, { jobId: input.jobId, attempt: input.attempt, invocationId: context.invocationId }));
 }
 
 df.app.activity(FN.planStage, { handler: planStage });

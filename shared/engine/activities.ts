@@ -61,7 +61,7 @@ export function createEngineActivities(deps: EngineDeps) {
     return { run: job?.status === 'running' && job.attempt === ref.attempt, status: job?.status ?? 'missing', limits: deps.limits };
   }
 
-  async function planStage(input: PlanStageInput): Promise<PlanStageResult> {
+  async function planStage(input: PlanStageInput, log: Logger = silentLog): Promise<PlanStageResult> {
     const planned = await db.query<{ name: string; chunk_count: number }>('select name, chunk_count from longhaul.job_stages where job_id = $1 and stage = $2', [input.jobId, input.stage]);
     if (planned.rows[0]) return { name: planned.rows[0].name, chunks: planned.rows[0].chunk_count };
     const { rows } = await db.query<JobRow & { input: unknown }>('select id, user_id, kind, status, attempt, cancel_requested_at, input from public.jobs where id = $1', [input.jobId]);
@@ -72,14 +72,17 @@ export function createEngineActivities(deps: EngineDeps) {
     try {
       parsed = parseInput(kind, job.input);
     } catch (err) {
-      if (err instanceof ValidationError) return { invalid: { message: err.message, code: 'invalid_input', details: err.details } };
+      if (err instanceof ValidationError) {
+        log.warn('job input is invalid: the job fails with a refund', { error: err.message });
+        return { invalid: { message: err.message, code: 'invalid_input', details: err.details } };
+      }
       throw err;
     }
     const previous = input.stage === 0 ? [] : undefined;
     const plan = await kind.planStage(
       {
         db,
-        log: silentLog,
+        log,
         stage: input.stage,
         previousOutputs: async () =>
           previous ??
@@ -89,7 +92,9 @@ export function createEngineActivities(deps: EngineDeps) {
       parsed,
     );
     if (!plan) return null;
-    return writeStagePlan(db, input.jobId, input.stage, plan);
+    const written = await writeStagePlan(db, input.jobId, input.stage, plan);
+    log.info('stage planned', { stage: input.stage, name: written.name, chunks: written.chunks });
+    return written;
   }
 
   async function nextChunks(input: NextChunksInput): Promise<NextChunksResult> {
@@ -105,7 +110,17 @@ export function createEngineActivities(deps: EngineDeps) {
     return { chunks: chunks.rows.slice(0, input.limit).map((c) => [c.idx, c.after]), more: chunks.rows.length > input.limit, stop };
   }
 
-  async function runChunk(input: RunChunkInput): Promise<RunChunkResult> {
+  /** Hands a chunk that is not done back to the runner: to run again (`pending`) or as the stage's failure. */
+  async function releaseChunk(input: RunChunkInput, status: 'pending' | 'failed', change: { cursor?: unknown; error?: unknown; failures?: number }): Promise<void> {
+    await db.query(
+      `update longhaul.job_chunks set status = $4, cursor = case when $5::boolean then $6::jsonb else cursor end, error = $7::jsonb,
+         failures = coalesce($8, failures), updated_at = now()
+       where job_id = $1 and stage = $2 and idx = $3 and status <> 'done'`,
+      [input.jobId, input.stage, input.index, status, 'cursor' in change, JSON.stringify(change.cursor ?? null), change.error === undefined ? null : JSON.stringify(change.error), change.failures ?? null],
+    );
+  }
+
+  async function runChunk(input: RunChunkInput, log: Logger = silentLog): Promise<RunChunkResult> {
     const { rows } = await db.query<JobRow & { chunk_status: string | null; chunk_input: unknown; cursor: unknown; failures: number }>(
       `with c as (
          update longhaul.job_chunks set attempts = attempts + 1, status = case when status = 'done' then 'done' else 'running' end, updated_at = now()
@@ -129,7 +144,7 @@ export function createEngineActivities(deps: EngineDeps) {
         {
           db,
           ai,
-          log: silentLog,
+          log,
           job: record(job),
           deadline: now() + deps.chunkTimeBudgetMs,
           concurrency: deps.workerConcurrency,
@@ -148,13 +163,8 @@ export function createEngineActivities(deps: EngineDeps) {
       if (err instanceof NonRetriableError || failures >= input.maxAttempts) {
         outcome = { status: 'failed', error: { message: (err as Error).message, code: err instanceof NonRetriableError ? 'non_retriable' : 'retries_exhausted' } };
       } else {
-        await db.query("update longhaul.job_chunks set failures = $4, status = 'pending', error = $5 where job_id = $1 and stage = $2 and idx = $3 and status <> 'done'", [
-          input.jobId,
-          input.stage,
-          input.index,
-          failures,
-          JSON.stringify({ message: (err as Error).message }),
-        ]);
+        log.warn('chunk failed, will be retried', { stage: input.stage, chunk: input.index, failures, error: (err as Error).message });
+        await releaseChunk(input, 'pending', { failures, error: { message: (err as Error).message } });
         throw err;
       }
     }
@@ -171,25 +181,16 @@ export function createEngineActivities(deps: EngineDeps) {
         ]);
         return { status: 'done', stop };
       case 'partial':
-        await db.query("update longhaul.job_chunks set status = 'pending', cursor = $4::jsonb, updated_at = now() where job_id = $1 and stage = $2 and idx = $3 and status <> 'done'", [
-          input.jobId,
-          input.stage,
-          input.index,
-          JSON.stringify(outcome.cursor ?? null),
-        ]);
+        await releaseChunk(input, 'pending', { cursor: outcome.cursor ?? null });
         return { status: 'partial', stop };
       case 'failed':
-        await db.query("update longhaul.job_chunks set status = 'failed', error = $4::jsonb, updated_at = now() where job_id = $1 and stage = $2 and idx = $3 and status <> 'done'", [
-          input.jobId,
-          input.stage,
-          input.index,
-          JSON.stringify(outcome.error),
-        ]);
+        log.warn('chunk failed for good: the stage stops', { stage: input.stage, chunk: input.index, error: outcome.error.message });
+        await releaseChunk(input, 'failed', { error: outcome.error });
         return { status: 'failed', error: outcome.error, stop };
     }
   }
 
-  async function finishJob(input: FinishJobInput): Promise<{ status: string }> {
+  async function finishJob(input: FinishJobInput, log: Logger = silentLog): Promise<{ status: string }> {
     const { rows } = await db.query<JobRow>('select id, user_id, kind, status, attempt, cancel_requested_at from public.jobs where id = $1', [input.jobId]);
     const job = rows[0];
     if (!job) return { status: 'missing' };
@@ -206,6 +207,7 @@ export function createEngineActivities(deps: EngineDeps) {
       const error: JobError = input.error ?? { message: kind ? 'the job failed' : `no module for job kind "${job.kind}"` };
       result = (await db.query<{ status: string }>('select status from longhaul.fail_job($1, $2, $3::jsonb, $4)', [input.jobId, input.attempt, JSON.stringify(error), ACTOR])).rows;
     }
+    log.info('job finished', { outcome: input.outcome, status: result[0]?.status });
     return { status: result[0]?.status ?? 'missing' };
   }
 

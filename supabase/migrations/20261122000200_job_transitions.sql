@@ -543,35 +543,41 @@ comment on function longhaul.retry_job is 'failed|cancelled -> pending as a new 
 
 -- User-callable RPCs (supabase-js: supabase.rpc('cancel_job', {job_id})) ------------------------------------------------
 
-create function public.cancel_job(job_id uuid)
-returns public.jobs
+create function longhaul.caller_owns(p_job uuid)
+returns text
 language plpgsql
--- security definer: users may not update jobs; ownership is checked here instead.
-security definer
+stable
 set search_path = ''
 as $$
 begin
-  if not exists (select 1 from public.jobs j where j.id = cancel_job.job_id and j.user_id = (select auth.uid())) then
-    raise exception using errcode = 'LH404', message = format('job %s not found', cancel_job.job_id);
+  -- Someone else's job answers exactly like a missing one: its existence is not the caller's business.
+  if not exists (select 1 from public.jobs j where j.id = p_job and j.user_id = (select auth.uid())) then
+    raise exception using errcode = 'LH404', message = format('job %s not found', p_job);
   end if;
-  return longhaul.request_cancel(cancel_job.job_id, (select auth.uid())::text);
+  return (select auth.uid())::text;
 end
+$$;
+comment on function longhaul.caller_owns is 'The caller''s user id when they own the job; LH404 otherwise.';
+
+create function public.cancel_job(job_id uuid)
+returns public.jobs
+language sql
+-- security definer: users may not update jobs; longhaul.caller_owns checks ownership instead.
+security definer
+set search_path = ''
+as $$
+  select longhaul.request_cancel(cancel_job.job_id, longhaul.caller_owns(cancel_job.job_id))
 $$;
 comment on function public.cancel_job is 'Cancels one of the caller''s jobs (see longhaul.request_cancel).';
 
 create function public.retry_job(job_id uuid)
 returns public.jobs
-language plpgsql
--- security definer: users may not update jobs or charge credits directly; ownership is checked here instead.
+language sql
+-- security definer: users may not update jobs or charge credits directly; longhaul.caller_owns checks ownership.
 security definer
 set search_path = ''
 as $$
-begin
-  if not exists (select 1 from public.jobs j where j.id = retry_job.job_id and j.user_id = (select auth.uid())) then
-    raise exception using errcode = 'LH404', message = format('job %s not found', retry_job.job_id);
-  end if;
-  return longhaul.retry_job(retry_job.job_id, (select auth.uid())::text);
-end
+  select longhaul.retry_job(retry_job.job_id, longhaul.caller_owns(retry_job.job_id))
 $$;
 comment on function public.retry_job is 'Retries one of the caller''s failed or cancelled jobs (see longhaul.retry_job).';
 

@@ -8,28 +8,15 @@ import assert from 'node:assert/strict';
 import { QueueClient } from '@azure/storage-queue';
 import { testStorageConnectionString } from '../support/database';
 import { eventually } from '../support/hostProcess';
-import { llmNodes, startJobsApp, type JobsApp, type TestUser } from '../support/jobsApp';
+import { llmNodes, startJobsApp, type JobBody, type JobsApp, type TestUser } from '../support/jobsApp';
 import { startOpenAiFake, type OpenAiFake } from '../support/openaiFake';
 
-interface JobBody {
-  id: string;
-  status: string;
-  attempt: number;
-  creditsCharged: number;
-  creditsRefunded: number;
-  error: { message: string; key?: string } | null;
-  progress: { done: number; total: number };
-}
 
 async function counters(app: JobsApp, jobId: string): Promise<{ units_done: number; items_done: number; items_total: number; units_total: number }> {
   const { rows } = await app.pool.query('select units_done::int, items_done::int, items_total::int, units_total::int from longhaul.job_runs where job_id = $1', [jobId]);
   return rows[0] as never;
 }
 
-async function ledger(app: JobsApp, jobId: string): Promise<string[]> {
-  const { rows } = await app.pool.query<{ entry: string; amount: string; attempt: number }>('select entry, amount, attempt from public.credit_ledger where job_id = $1 order by id', [jobId]);
-  return rows.map((r) => `${r.entry}:${r.attempt}:${r.amount}`);
-}
 
 describe('job failures with a provider on the wire', () => {
   let fake: OpenAiFake;
@@ -62,7 +49,7 @@ describe('job failures with a provider on the wire', () => {
       assert.ok(done > 0 && done < 400, `some but not all nodes ran (${done})`);
       assert.equal(Number(job.credits_refunded), 400 - done, 'refund = nodes that did not run');
       assert.equal(fake.calls(/^cancel \d+:/), done, 'no model call for a node that was refunded');
-      assert.deepEqual(await ledger(app, res.body.id), ['charge:1:-400', `refund:1:${400 - done}`]);
+      assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-400', `refund:1:${400 - done}`]);
       assert.equal((await app.api('POST', `/api/jobs/${res.body.id}/cancel`, user)).status, 409, 'a finished job cannot be cancelled again');
     } finally {
       fake.delayMs = 0;
@@ -103,7 +90,7 @@ describe('job failures with a provider on the wire', () => {
     for (let i = 0; i < 10; i++) assert.equal(fake.calls(new RegExp(`^ok ${i}:`)), 1, `ok${i} ran exactly once across both attempts`);
     assert.equal(fake.calls(/^POISON/), 2, 'the failed node ran again');
     assert.equal(fake.calls(/^after /), 1);
-    assert.deepEqual(await ledger(app, res.body.id), ['charge:1:-12', `refund:1:${12 - doneFirst}`, `charge:2:-${12 - doneFirst}`]);
+    assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-12', `refund:1:${12 - doneFirst}`, `charge:2:-${12 - doneFirst}`]);
     assert.equal((await app.api('POST', `/api/jobs/${res.body.id}/retry`, user)).status, 409, 'a completed job cannot be retried');
   });
 
@@ -113,7 +100,7 @@ describe('job failures with a provider on the wire', () => {
     const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
     assert.equal(job.status, 'completed');
     assert.equal(fake.calls(/^FLAKY/), 3);
-    assert.deepEqual(await ledger(app, res.body.id), ['charge:1:-1']);
+    assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-1']);
     fake.rules.length = 0;
   });
 
@@ -134,7 +121,7 @@ describe('job failures with a provider on the wire', () => {
       const items = await app.pool.query<{ n: number }>("select count(*)::int as n from longhaul.job_items where job_id = $1 and status = 'done'", [res.body.id]);
       assert.equal(items.rows[0]?.n, 301);
       assert.ok(fake.calls(/^crash \d+:/) >= 300, 'at-least-once: a node interrupted by the crash may run again');
-      assert.deepEqual(await ledger(app, res.body.id), ['charge:1:-300']);
+      assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-300']);
       const started = await app.pool.query("select count(*)::int as n from public.job_events where job_id = $1 and to_status = 'running'", [res.body.id]);
       assert.equal(started.rows[0].n, 1);
     } finally {
@@ -200,7 +187,7 @@ describe('poison deliveries', () => {
     const job = await app.waitForStatus(id, ['failed']);
     assert.equal((job.error as { code: string }).code, 'delivery_failed');
     await eventually(async () => ((await poison.getProperties()).approximateMessagesCount === 0 ? true : undefined));
-    assert.deepEqual(await ledger(app, id), ['charge:1:-4', 'refund:1:4']);
+    assert.deepEqual(await app.ledger(id), ['charge:1:-4', 'refund:1:4']);
     const events = await app.pool.query<{ actor: string }>("select actor from public.job_events where job_id = $1 and to_status = 'failed'", [id]);
     assert.deepEqual(events.rows.map((r) => r.actor), ['system:jobsPoison']);
   });

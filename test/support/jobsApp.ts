@@ -14,6 +14,18 @@ export interface TestUser {
   token: string;
 }
 
+/** The API's Job, as tests read it. */
+export interface JobBody {
+  id: string;
+  status: string;
+  attempt: number;
+  creditsCharged: number;
+  creditsRefunded: number;
+  result: { outputs: Record<string, string>; completed: number } | null;
+  progress: { done: number; total: number; percent: number };
+  error?: { code: string; message: string; key?: string; details?: { issues: { path: string }[] } } | null;
+}
+
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
   body: T;
@@ -31,6 +43,8 @@ export interface JobsApp {
   createUser(credits: number): Promise<TestUser>;
   api<T = Record<string, unknown>>(method: string, path: string, auth: TestUser | 'admin' | null, body?: unknown): Promise<ApiResponse<T>>;
   waitForStatus(jobId: string, statuses: string[], timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** The ledger rows of a job, oldest first, as `entry:attempt:amount`. */
+  ledger(jobId: string): Promise<string[]>;
   /** Stops the host (kill -9 when `hard`) and starts a new one on the same database and settings. */
   restartHost(hard: boolean): Promise<void>;
   stop(): Promise<void>;
@@ -101,6 +115,10 @@ export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
         timeoutMs,
         `job ${jobId} to reach ${statuses.join('|')}`,
       );
+    },
+    async ledger(jobId) {
+      const { rows } = await pool.query<{ entry: string; amount: string; attempt: number }>('select entry, amount, attempt from public.credit_ledger where job_id = $1 order by id', [jobId]);
+      return rows.map((r) => `${r.entry}:${r.attempt}:${r.amount}`);
     },
     async restartHost(hard) {
       await (hard ? host.kill() : host.stop());
