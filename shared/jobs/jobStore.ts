@@ -57,6 +57,9 @@ export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Pro
     });
     return { job: toJob(row), created: true };
   } catch (err) {
+    if ((err as { code?: string; constraint?: string }).code === '23503' && actor.type === 'admin') {
+      throw new ValidationError(`userId: no user ${owner}`, [{ path: 'userId', message: 'no such user' }]);
+    }
     if (!isIdempotencyConflict(err)) throw err;
     const rows = await run(db, actor, async (client) =>
       (await client.query<JobRow>(`select ${WITH_POSITION} from public.jobs j where j.user_id = $1 and j.idempotency_key = $2`, [owner, req.idempotencyKey])).rows,

@@ -196,6 +196,11 @@ describe('job delivery: webhook -> queue -> orchestration', () => {
     assert.ok(!bobs.body.jobs.some((j) => j.id === mine.body.id));
     const admin = await app.api<JobBody>('GET', `/api/jobs/${mine.body.id}`, 'admin');
     assert.equal(admin.status, 200);
+    const onBehalf = await app.api<JobBody>('POST', '/api/jobs', 'admin', { kind: 'workflow', input: llmNodes(1, 'ops'), userId: bob.id });
+    assert.equal(onBehalf.status, 202, 'an operator submits for a user, who pays');
+    assert.equal((await app.api('GET', `/api/jobs/${onBehalf.body.id}`, bob)).status, 200);
+    assert.equal((await app.api('POST', '/api/jobs', 'admin', { kind: 'workflow', input: llmNodes(1) })).status, 400, 'admin must name the user');
+    assert.equal((await app.api('POST', '/api/jobs', 'admin', { kind: 'workflow', input: llmNodes(1), userId: '00000000-0000-4000-8000-000000000000' })).status, 400);
     assert.equal((await app.api('GET', '/api/jobs', null)).status, 401);
     assert.equal((await app.api('GET', `/api/jobs/${mine.body.id}`, { id: alice.id, token: `${alice.token}x` })).status, 401);
   });
