@@ -29,7 +29,7 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  if not exists (select 1 from pg_extension where extname = 'pg_net') then
+  if to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null then
     raise exception using errcode = 'LH400', message = 'pg_net is not installed: enable it (Database > Extensions) first';
   end if;
   if p_secret is null or length(p_secret) < 16 then

@@ -214,3 +214,41 @@ describe('supabase schema: RLS, credits and the state machine', () => {
     assert.equal(rows.length, 1);
   });
 });
+
+describe('supabase schema: installing the pg_net webhook', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  before(async () => {
+    db = await createTestDatabase('supabase_webhook');
+    await applyMigrations(db.url);
+    pool = new Pool({ connectionString: db.url, max: 2 });
+  });
+  after(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('refuses to install without pg_net, then calls net.http_post with the payload and the secret header', async () => {
+    await assert.rejects(pool.query("select longhaul.install_webhook('https://app.example/api/webhooks/supabase', 'a-secret-of-32-characters-000000')"), /pg_net is not installed/);
+    // pg_net's signature, recording calls instead of sending them.
+    await pool.query(`
+      create schema net;
+      create table net.calls (url text, body jsonb, headers jsonb, timeout_milliseconds integer);
+      create function net.http_post(url text, body jsonb default '{}'::jsonb, params jsonb default '{}'::jsonb,
+        headers jsonb default '{"Content-Type": "application/json"}'::jsonb, timeout_milliseconds integer default 5000)
+      returns bigint language sql as $$ insert into net.calls values (url, body, headers, timeout_milliseconds); select 1::bigint $$;`);
+    await assert.rejects(pool.query("select longhaul.install_webhook('https://app.example/api/webhooks/supabase', 'short')"), /at least 16 characters/);
+    await pool.query("select longhaul.install_webhook('https://app.example/api/webhooks/supabase', 'a-secret-of-32-characters-000000')");
+    const user = (await pool.query<{ id: string }>("insert into auth.users (email) values ('w@x') returning id")).rows[0]!.id;
+    await pool.query('select longhaul.grant_credits($1, 10)', [user]);
+    const job = (await pool.query<{ id: string }>("insert into public.jobs (kind, input, user_id) values ('workflow', $1, $2) returning id", [wf(1), user])).rows[0]!.id;
+    await pool.query("select longhaul.start_job($1, 1, 't')", [job]);
+    const calls = await pool.query<{ url: string; body: { type: string; record: { id: string; attempt: number } }; headers: Record<string, string>; timeout_milliseconds: number }>('select * from net.calls');
+    assert.equal(calls.rows.length, 1, 'the insert is delivered; progress and status updates are not');
+    const call = calls.rows[0]!;
+    assert.equal(call.url, 'https://app.example/api/webhooks/supabase');
+    assert.equal(call.headers['x-webhook-secret'], 'a-secret-of-32-characters-000000');
+    assert.deepEqual([call.body.type, call.body.record.id, call.body.record.attempt], ['INSERT', job, 1]);
+    assert.equal(call.timeout_milliseconds, 5000);
+  });
+});
