@@ -22,6 +22,37 @@ const schema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  OPENAI_RPM: positiveInt(500),
+  OPENAI_TPM: z.coerce.number().int().min(0).default(0),
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  GEMINI_BASE_URL: z.string().url().optional(),
+  GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
+  // The seed's image worker ran at 60 requests per minute; the same default keeps a free-tier key out of 429s.
+  GEMINI_RPM: positiveInt(60),
+  GEMINI_TPM: z.coerce.number().int().min(0).default(0),
+  AZURE_OPENAI_ENDPOINT: z.string().url().optional(),
+  AZURE_OPENAI_API_KEY: z.string().min(1).optional(),
+  AZURE_OPENAI_API_VERSION: z.string().min(1).default('2024-10-21'),
+  AZURE_OPENAI_TEXT_DEPLOYMENT: z.string().min(1).optional(),
+  AZURE_OPENAI_RPM: positiveInt(60),
+  AZURE_OPENAI_TPM: z.coerce.number().int().min(0).default(0),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  ANTHROPIC_RPM: positiveInt(50),
+  ANTHROPIC_TPM: z.coerce.number().int().min(0).default(0),
+  AI_RATE_LIMITS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return z.record(z.string(), z.object({ rpm: z.number().int().positive(), tpm: z.number().int().min(0).optional() })).parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'JSON like {"gemini:gemini-2.5-flash": {"rpm": 1000, "tpm": 1000000}}' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  AI_MAX_LIMITER_WAIT_SECONDS: positiveInt(10),
   WORKER_CONCURRENCY: positiveInt(8),
   JOB_CHUNK_CONCURRENCY: positiveInt(16),
   JOB_CHUNK_TIME_BUDGET_SECONDS: positiveInt(240),
@@ -31,6 +62,14 @@ const schema = z.object({
   HISTORY_RETENTION_DAYS: positiveInt(7),
 });
 
+/** One provider's key, default model (a deployment on Azure) and shared limits. */
+export interface ProviderSettings {
+  apiKey?: string;
+  model?: string;
+  rpm: number;
+  tpm: number;
+}
+
 /** Validated settings the app uses. */
 export interface AppConfig {
   databaseUrl?: string;
@@ -38,7 +77,16 @@ export interface AppConfig {
   jobsQueueName: string;
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string; jwksUrl?: string; webhookSecret?: string };
   adminApiKey?: string;
-  ai: { provider: z.infer<typeof schema>['AI_PROVIDER']; openai: { apiKey?: string; baseUrl?: string; model: string } };
+  ai: {
+    provider: z.infer<typeof schema>['AI_PROVIDER'];
+    openai: ProviderSettings & { baseUrl?: string };
+    gemini: ProviderSettings & { baseUrl?: string };
+    azureOpenai: ProviderSettings & { endpoint?: string; apiVersion: string };
+    anthropic: ProviderSettings & { baseUrl?: string };
+    /** Per "provider:model" overrides of the provider's limits. */
+    limits: Record<string, { rpm: number; tpm?: number }>;
+    maxLimiterWaitMs: number;
+  };
   engine: {
     workerConcurrency: number;
     chunkConcurrency: number;
@@ -78,7 +126,22 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       webhookSecret: v.SUPABASE_WEBHOOK_SECRET,
     },
     adminApiKey: v.ADMIN_API_KEY,
-    ai: { provider: v.AI_PROVIDER, openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL, model: v.OPENAI_MODEL } },
+    ai: {
+      provider: v.AI_PROVIDER,
+      openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL, model: v.OPENAI_MODEL, rpm: v.OPENAI_RPM, tpm: v.OPENAI_TPM },
+      gemini: { apiKey: v.GEMINI_API_KEY, baseUrl: v.GEMINI_BASE_URL, model: v.GEMINI_MODEL, rpm: v.GEMINI_RPM, tpm: v.GEMINI_TPM },
+      azureOpenai: {
+        apiKey: v.AZURE_OPENAI_API_KEY,
+        endpoint: v.AZURE_OPENAI_ENDPOINT,
+        apiVersion: v.AZURE_OPENAI_API_VERSION,
+        model: v.AZURE_OPENAI_TEXT_DEPLOYMENT,
+        rpm: v.AZURE_OPENAI_RPM,
+        tpm: v.AZURE_OPENAI_TPM,
+      },
+      anthropic: { apiKey: v.ANTHROPIC_API_KEY, baseUrl: v.ANTHROPIC_BASE_URL, model: v.ANTHROPIC_MODEL, rpm: v.ANTHROPIC_RPM, tpm: v.ANTHROPIC_TPM },
+      limits: v.AI_RATE_LIMITS ?? {},
+      maxLimiterWaitMs: v.AI_MAX_LIMITER_WAIT_SECONDS * 1000,
+    },
     engine: {
       workerConcurrency: v.WORKER_CONCURRENCY,
       chunkConcurrency: v.JOB_CHUNK_CONCURRENCY,

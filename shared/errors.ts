@@ -65,7 +65,8 @@ export class NonRetriableError extends Error {
 /** Transient failure with the wait the other side asked for (HTTP 429/503 Retry-After). */
 export class RetryAfterError extends Error {
   override name = 'RetryAfterError';
-  constructor(message: string, readonly retryAfterMs: number) {
+  /** `status`: the HTTP status that asked for the wait (429 = rate limited), when there was one. */
+  constructor(message: string, readonly retryAfterMs: number, readonly status?: number) {
     super(message);
   }
 }

@@ -25,7 +25,7 @@ export function db(): Pool {
 }
 
 export function aiServices(): AiServices {
-  ai ??= createAi(getConfig());
+  ai ??= createAi(getConfig(), db());
   return ai;
 }
 

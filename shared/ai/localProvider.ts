@@ -15,6 +15,7 @@ export function estimateTokens(text: string): number {
 export function createLocalText(): TextGenerator {
   return {
     provider: 'local',
+    defaultModel: LOCAL_MODEL,
     async generate(request: TextRequest): Promise<TextResult> {
       const digest = createHash('sha256').update(`${request.model ?? ''}|${request.temperature ?? ''}|${request.prompt}`).digest('hex').slice(0, 12);
       // Echo the start of the prompt so downstream nodes see their inputs flow through, plus a stable fingerprint.

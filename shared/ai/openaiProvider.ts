@@ -1,24 +1,49 @@
 /**
- * Text generation through the official `openai` SDK (chat completions). OPENAI_BASE_URL points it at any
- * OpenAI-compatible server (Ollama, LM Studio, a test's wire fake). The SDK's own retries are off: Durable retries
- * decide, using the class of the error thrown here.
+ * OpenAI and Azure OpenAI through the official `openai` SDK (`OpenAI`, `AzureOpenAI`). OPENAI_BASE_URL points the
+ * OpenAI client at any compatible server (Ollama, LM Studio, a test's wire fake); Azure uses deployments under
+ * AZURE_OPENAI_ENDPOINT with the `api-key` header. The SDK's own retries are off: Durable retries and the shared
+ * rate limiter decide, from the class of the error thrown here.
  */
-import OpenAI from 'openai';
-import { NonRetriableError, RetryAfterError } from '../errors';
+import OpenAI, { AzureOpenAI } from 'openai';
+import { NonRetriableError } from '../errors';
+import { contentBlocked, providerHttpError, providerUnreachable } from './providerError';
 import type { TextGenerator, TextRequest, TextResult } from './types';
 
 export interface OpenAiOptions {
   apiKey: string;
   baseUrl?: string;
   model: string;
+  /** Client timeout per request (default 120 s). */
+  timeoutMs?: number;
 }
 
+export interface AzureOpenAiOptions {
+  endpoint: string;
+  apiKey: string;
+  apiVersion: string;
+  /** Deployment name: Azure routes by deployment, not by model. */
+  deployment: string;
+  timeoutMs?: number;
+}
+
+const TIMEOUT_MS = 120_000;
+
 export function createOpenAiText(opts: OpenAiOptions): TextGenerator {
-  const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, maxRetries: 0, timeout: 120_000 });
+  const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, maxRetries: 0, timeout: opts.timeoutMs ?? TIMEOUT_MS });
+  return chatText('openai', client, opts.model);
+}
+
+export function createAzureOpenAiText(opts: AzureOpenAiOptions): TextGenerator {
+  const client = new AzureOpenAI({ endpoint: opts.endpoint, apiKey: opts.apiKey, apiVersion: opts.apiVersion, deployment: opts.deployment, maxRetries: 0, timeout: opts.timeoutMs ?? TIMEOUT_MS });
+  return chatText('azure-openai', client, opts.deployment);
+}
+
+function chatText(provider: string, client: OpenAI, defaultModel: string): TextGenerator {
   return {
-    provider: 'openai',
+    provider,
+    defaultModel,
     async generate(request: TextRequest, signal?: AbortSignal): Promise<TextResult> {
-      const model = request.model ?? opts.model;
+      const model = request.model ?? defaultModel;
       try {
         const completion = await client.chat.completions.create(
           {
@@ -29,30 +54,33 @@ export function createOpenAiText(opts: OpenAiOptions): TextGenerator {
           },
           { signal },
         );
-        const choice = completion.choices[0];
-        if (choice?.finish_reason === 'content_filter') throw new NonRetriableError('the provider blocked this prompt (content policy)');
+        const choice = completion.choices?.[0];
+        if (!choice) throw new NonRetriableError(`${provider} answered without a choice`);
+        if (choice.finish_reason === 'content_filter') throw contentBlocked(provider, 'content filter');
         return {
-          text: choice?.message.content ?? '',
-          provider: 'openai',
+          text: choice.message.content ?? '',
+          provider,
           model: completion.model || model,
           usage: { requests: 1, inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
         };
       } catch (err) {
-        throw classifyOpenAiError(err);
+        throw classifyOpenAiError(provider, err);
       }
     },
   };
 }
 
-/** 429, 5xx, timeouts and connection errors are worth retrying; other 4xx are not (the same request fails again). */
-export function classifyOpenAiError(err: unknown): Error {
+/** Maps the SDK's errors (which carry status and headers) onto the shared classification. */
+export function classifyOpenAiError(provider: string, err: unknown): Error {
   if (err instanceof NonRetriableError) return err;
-  if (err instanceof OpenAI.APIConnectionError) return new RetryAfterError(`provider unreachable: ${err.message}`, 1000);
-  if (err instanceof OpenAI.APIError) {
-    const status = err.status ?? 0;
-    const retryAfter = Number(err.headers?.get?.('retry-after') ?? NaN);
-    if (status === 429 || status >= 500) return new RetryAfterError(`provider answered ${status}: ${err.message}`, Number.isFinite(retryAfter) ? retryAfter * 1000 : 1000);
-    return new NonRetriableError(`provider rejected the request (${status}): ${err.message}`);
+  if (err instanceof OpenAI.APIUserAbortError) return err;
+  if (err instanceof OpenAI.APIConnectionError) return providerUnreachable(provider, err);
+  if (err instanceof OpenAI.APIError && err.status !== undefined) {
+    const policy = (err.error as { code?: string } | undefined)?.code === 'content_filter' || err.code === 'content_filter';
+    if (policy) return contentBlocked(provider, 'content filter');
+    return providerHttpError(provider, err.status, (err.error as { message?: string } | undefined)?.message ?? err.message, err.headers);
   }
+  // A body the SDK could not parse, or a TypeError on a malformed answer: the same request will not do better.
+  if (err instanceof SyntaxError || err instanceof TypeError) return new NonRetriableError(`${provider} sent an unreadable answer: ${err.message}`);
   return err as Error;
 }

@@ -20,6 +20,8 @@ export interface TextResult {
 /** Text generation: one prompt in, one completion out. */
 export interface TextGenerator {
   readonly provider: string;
+  /** Model used when a request names none (a deployment name on Azure). */
+  readonly defaultModel: string;
   generate(request: TextRequest, signal?: AbortSignal): Promise<TextResult>;
 }
 

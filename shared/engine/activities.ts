@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import type { AiServices } from '../ai/types';
-import { NonRetriableError, ValidationError } from '../errors';
+import { NonRetriableError, RetryAfterError, ValidationError } from '../errors';
 import { findKind } from '../kinds';
 import type { ChunkOutcome, JobKind, JobRecord } from '../kinds/types';
 import type { Logger } from '../log';
@@ -43,6 +43,10 @@ interface JobRow {
 }
 
 const ACTOR = 'system:engine';
+// A provider wait longer than this is spent in a durable timer of the stage runner, not in the activity.
+const DURABLE_WAIT_AFTER_MS = 5_000;
+// A chunk that keeps being told to wait (a provider rate-limiting for hours) eventually fails the job.
+const MAX_CHUNK_RUNS = 200;
 
 export function createEngineActivities(deps: EngineDeps) {
   const { db } = deps;
@@ -121,13 +125,13 @@ export function createEngineActivities(deps: EngineDeps) {
   }
 
   async function runChunk(input: RunChunkInput, log: Logger = silentLog): Promise<RunChunkResult> {
-    const { rows } = await db.query<JobRow & { chunk_status: string | null; chunk_input: unknown; cursor: unknown; failures: number }>(
+    const { rows } = await db.query<JobRow & { chunk_status: string | null; chunk_input: unknown; cursor: unknown; failures: number; attempts: number }>(
       `with c as (
          update longhaul.job_chunks set attempts = attempts + 1, status = case when status = 'done' then 'done' else 'running' end, updated_at = now()
          where job_id = $1 and stage = $2 and idx = $3
-         returning status, input, cursor, failures)
+         returning status, input, cursor, failures, attempts)
        select j.id, j.user_id, j.kind, j.status, j.attempt, j.cancel_requested_at,
-              c.status as chunk_status, c.input as chunk_input, c.cursor, c.failures
+              c.status as chunk_status, c.input as chunk_input, c.cursor, c.failures, c.attempts
        from public.jobs j left join c on true where j.id = $1`,
       [input.jobId, input.stage, input.index],
     );
@@ -159,6 +163,11 @@ export function createEngineActivities(deps: EngineDeps) {
         { stage: input.stage, index: input.index, input: job.chunk_input, cursor: job.cursor },
       );
     } catch (err) {
+      if (err instanceof RetryAfterError && err.retryAfterMs > DURABLE_WAIT_AFTER_MS && job.attempts < MAX_CHUNK_RUNS) {
+        log.warn('provider asked to wait: the stage pauses durably', { stage: input.stage, chunk: input.index, waitMs: err.retryAfterMs });
+        await releaseChunk(input, 'pending', {});
+        return { status: 'wait', retryAfterMs: err.retryAfterMs, stop };
+      }
       const failures = job.failures + 1;
       if (err instanceof NonRetriableError || failures >= input.maxAttempts) {
         outcome = { status: 'failed', error: { message: (err as Error).message, code: err instanceof NonRetriableError ? 'non_retriable' : 'retries_exhausted' } };

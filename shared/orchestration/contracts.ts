@@ -73,8 +73,10 @@ export interface RunChunkInput extends JobRef {
 }
 
 export interface RunChunkResult {
-  status: 'done' | 'partial' | 'failed' | 'stale';
+  status: 'done' | 'partial' | 'wait' | 'failed' | 'stale';
   error?: JobError;
+  /** With `wait`: the provider (or the shared limiter) asked for this long a pause before the chunk runs again. */
+  retryAfterMs?: number;
   /** The job was asked to stop (cancel): schedule nothing new. */
   stop: boolean;
 }

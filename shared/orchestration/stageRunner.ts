@@ -68,15 +68,19 @@ export function* stageRunnerOrchestration(context: df.OrchestrationContext): Gen
       failure = { message: `a chunk of stage "${input.stageName}" failed after retries: ${(err as Error).message}`, code: 'chunk_failed' };
       break;
     }
+    let pauseMs = 0;
     results.forEach((result, n) => {
       const chunk = round[n]!;
-      if (result.status === 'partial') waiting.splice(insertionPoint(waiting, chunk.index), 0, { index: chunk.index, after: -1 });
+      if (result.status === 'partial' || result.status === 'wait') waiting.splice(insertionPoint(waiting, chunk.index), 0, { index: chunk.index, after: -1 });
+      if (result.status === 'wait') pauseMs = Math.max(pauseMs, result.retryAfterMs ?? 0);
       if (result.status === 'failed') {
         stopping = 'failed';
         failure ??= result.error;
       }
       if (result.stop || result.status === 'stale') stopping ??= 'cancelled';
     });
+    // A long provider back-off is a durable timer here, not an activity sleeping on a worker.
+    if (pauseMs > 0 && !stopping) yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + pauseMs));
   }
 
   if (stopping === 'failed') return { status: 'failed', error: failure, generations: input.generation + 1 };
