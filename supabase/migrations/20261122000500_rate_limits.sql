@@ -22,22 +22,24 @@ declare
   v_now timestamptz := clock_timestamp();
   v_row longhaul.rate_limits;
   v_req_interval interval := make_interval(secs => 60.0 / greatest(p_rpm, 1));
-  v_tok_interval interval := case when p_tpm > 0 then make_interval(secs => 60.0 * greatest(p_tokens, 0) / p_tpm) else interval '0' end;
+  -- A token costs 60 s / tpm of the bucket; one call never costs more than the whole minute (else it could never pass).
+  v_tok_interval interval := case when p_tpm > 0 then make_interval(secs => least(60.0, 60.0 * greatest(p_tokens, 0) / p_tpm)) else interval '0' end;
   v_start timestamptz;
   v_wait_ms integer;
 begin
   insert into longhaul.rate_limits (key) values (p_key) on conflict (key) do nothing;
   select * into v_row from longhaul.rate_limits where key = p_key for update;
-  -- The slot this caller would get: after the previous request's slot, after the tokens already promised, after a pause.
+  -- The slot this caller would get: after the previous request's slot, after a pause, and once the token bucket (a
+  -- minute's worth of tokens) has room for this call's tokens.
   v_start := greatest(v_now, v_row.request_tat, v_row.paused_until,
-                      case when p_tpm > 0 then v_row.token_tat - make_interval(secs => 60) else '-infinity'::timestamptz end);
+                      case when p_tpm > 0 then greatest(v_row.token_tat, v_now) + v_tok_interval - make_interval(secs => 60) else '-infinity'::timestamptz end);
   v_wait_ms := ceil(extract(epoch from (v_start - v_now)) * 1000)::integer;
   if v_wait_ms > p_max_wait_ms then
     return v_wait_ms; -- too long to wait in place: nothing reserved, the caller backs off durably
   end if;
   update longhaul.rate_limits set
     request_tat = v_start + v_req_interval,
-    token_tat = case when p_tpm > 0 then greatest(token_tat, v_start - make_interval(secs => 60)) + v_tok_interval else token_tat end,
+    token_tat = case when p_tpm > 0 then greatest(token_tat, v_start) + v_tok_interval else token_tat end,
     updated_at = v_now
   where key = p_key;
   return -greatest(v_wait_ms, 0) - 1;
@@ -51,8 +53,8 @@ language sql
 set search_path = ''
 as $$
   -- Tokens learnt after the call (the output): they push the token budget forward for everyone.
-  update longhaul.rate_limits set token_tat = greatest(token_tat, clock_timestamp() - make_interval(secs => 60))
-    + make_interval(secs => 60.0 * greatest(p_tokens, 0) / p_tpm), updated_at = clock_timestamp()
+  update longhaul.rate_limits set token_tat = greatest(token_tat, clock_timestamp())
+    + make_interval(secs => least(60.0, 60.0 * greatest(p_tokens, 0) / p_tpm)), updated_at = clock_timestamp()
   where key = p_key and p_tpm > 0
 $$;
 comment on function longhaul.rate_consume is 'Charges tokens used beyond the reservation (e.g. output tokens) to the shared token budget.';

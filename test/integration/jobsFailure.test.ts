@@ -26,7 +26,7 @@ describe('job failures with a provider on the wire', () => {
     fake = await startOpenAiFake();
     app = await startJobsApp({
       name: 'jobs_failure',
-      env: { AI_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, WORKER_CONCURRENCY: '2', JOB_CHUNK_CONCURRENCY: '2' },
+      env: { AI_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, OPENAI_RPM: '1000000', WORKER_CONCURRENCY: '2', JOB_CHUNK_CONCURRENCY: '2' },
     });
     user = await app.createUser(10_000);
   });
@@ -104,6 +104,20 @@ describe('job failures with a provider on the wire', () => {
     fake.rules.length = 0;
   });
 
+  it('a long Retry-After from the provider becomes a durable timer, not a failure or a sleeping activity', async () => {
+    fake.rules.push({ match: /^PATIENCE/, status: 429, retryAfter: 6, times: 1 });
+    const started = Date.now();
+    const res = await app.api<JobBody>('POST', '/api/jobs', user, { kind: 'workflow', input: { nodes: [{ id: 'p', type: 'llm', prompt: 'PATIENCE please' }] } });
+    const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(job.status, 'completed');
+    assert.ok(Date.now() - started >= 5500, 'the job waited for the provider');
+    const chunk = await app.pool.query<{ failures: number; attempts: number }>('select failures, attempts from longhaul.job_chunks where job_id = $1', [res.body.id]);
+    assert.deepEqual(chunk.rows[0], { failures: 0, attempts: 2 }, 'the wait is not a failure');
+    const timers = await app.pool.query<{ n: number }>("select count(*)::int as n from durabletask.history where instance_id = $1 and event::jsonb->>'EventType' = '10'", [`job-${res.body.id}-1-s0`]);
+    assert.equal(timers.rows[0]?.n, 1, 'the stage runner held a durable timer');
+    assert.equal(fake.calls(/^PATIENCE/), 2);
+  });
+
   it('kill -9 of the host mid-job: the job completes after restart with every node counted once and one charge', async () => {
     fake.delayMs = 15;
     try {
@@ -138,7 +152,7 @@ describe('chunks that outlast their time budget', () => {
     fake.delayMs = 400;
     app = await startJobsApp({
       name: 'jobs_budget',
-      env: { AI_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, WORKER_CONCURRENCY: '2', JOB_CHUNK_TIME_BUDGET_SECONDS: '1' },
+      env: { AI_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, OPENAI_RPM: '1000000', WORKER_CONCURRENCY: '2', JOB_CHUNK_TIME_BUDGET_SECONDS: '1' },
     });
   });
   after(async () => {
