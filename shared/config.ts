@@ -22,11 +22,16 @@ const schema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  OPENAI_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  OPENAI_TRANSCRIBE_MODEL: z.string().min(1).default('whisper-1'),
+  OPENAI_IMAGE_MODEL: z.string().min(1).default('gpt-image-1'),
   OPENAI_RPM: positiveInt(500),
   OPENAI_TPM: z.coerce.number().int().min(0).default(0),
   GEMINI_API_KEY: z.string().min(1).optional(),
   GEMINI_BASE_URL: z.string().url().optional(),
   GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
+  GEMINI_EMBEDDING_MODEL: z.string().min(1).default('gemini-embedding-001'),
+  GEMINI_IMAGE_MODEL: z.string().min(1).default('gemini-2.5-flash-image'),
   // The seed's image worker ran at 60 requests per minute; the same default keeps a free-tier key out of 429s.
   GEMINI_RPM: positiveInt(60),
   GEMINI_TPM: z.coerce.number().int().min(0).default(0),
@@ -34,6 +39,9 @@ const schema = z.object({
   AZURE_OPENAI_API_KEY: z.string().min(1).optional(),
   AZURE_OPENAI_API_VERSION: z.string().min(1).default('2024-10-21'),
   AZURE_OPENAI_TEXT_DEPLOYMENT: z.string().min(1).optional(),
+  AZURE_OPENAI_EMBEDDING_DEPLOYMENT: z.string().min(1).optional(),
+  AZURE_OPENAI_TRANSCRIBE_DEPLOYMENT: z.string().min(1).optional(),
+  AZURE_OPENAI_IMAGE_DEPLOYMENT: z.string().min(1).optional(),
   AZURE_OPENAI_RPM: positiveInt(60),
   AZURE_OPENAI_TPM: z.coerce.number().int().min(0).default(0),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
@@ -65,7 +73,11 @@ const schema = z.object({
 /** One provider's key, default model (a deployment on Azure) and shared limits. */
 export interface ProviderSettings {
   apiKey?: string;
+  /** Default model per capability (deployment names on Azure); absent: the provider lacks or is not set up for it. */
   model?: string;
+  embeddingModel?: string;
+  transcribeModel?: string;
+  imageModel?: string;
   rpm: number;
   tpm: number;
 }
@@ -128,13 +140,33 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     adminApiKey: v.ADMIN_API_KEY,
     ai: {
       provider: v.AI_PROVIDER,
-      openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL, model: v.OPENAI_MODEL, rpm: v.OPENAI_RPM, tpm: v.OPENAI_TPM },
-      gemini: { apiKey: v.GEMINI_API_KEY, baseUrl: v.GEMINI_BASE_URL, model: v.GEMINI_MODEL, rpm: v.GEMINI_RPM, tpm: v.GEMINI_TPM },
+      openai: {
+        apiKey: v.OPENAI_API_KEY,
+        baseUrl: v.OPENAI_BASE_URL,
+        model: v.OPENAI_MODEL,
+        embeddingModel: v.OPENAI_EMBEDDING_MODEL,
+        transcribeModel: v.OPENAI_TRANSCRIBE_MODEL,
+        imageModel: v.OPENAI_IMAGE_MODEL,
+        rpm: v.OPENAI_RPM,
+        tpm: v.OPENAI_TPM,
+      },
+      gemini: {
+        apiKey: v.GEMINI_API_KEY,
+        baseUrl: v.GEMINI_BASE_URL,
+        model: v.GEMINI_MODEL,
+        embeddingModel: v.GEMINI_EMBEDDING_MODEL,
+        imageModel: v.GEMINI_IMAGE_MODEL,
+        rpm: v.GEMINI_RPM,
+        tpm: v.GEMINI_TPM,
+      },
       azureOpenai: {
         apiKey: v.AZURE_OPENAI_API_KEY,
         endpoint: v.AZURE_OPENAI_ENDPOINT,
         apiVersion: v.AZURE_OPENAI_API_VERSION,
         model: v.AZURE_OPENAI_TEXT_DEPLOYMENT,
+        embeddingModel: v.AZURE_OPENAI_EMBEDDING_DEPLOYMENT,
+        transcribeModel: v.AZURE_OPENAI_TRANSCRIBE_DEPLOYMENT,
+        imageModel: v.AZURE_OPENAI_IMAGE_DEPLOYMENT,
         rpm: v.AZURE_OPENAI_RPM,
         tpm: v.AZURE_OPENAI_TPM,
       },

@@ -5,7 +5,8 @@
 import { ApiError, FinishReason, GoogleGenAI } from '@google/genai';
 import { NonRetriableError } from '../errors';
 import { contentBlocked, providerHttpError, providerUnreachable } from './providerError';
-import type { TextGenerator, TextRequest, TextResult } from './types';
+import { estimateTokens } from './localProvider';
+import type { Embedder, ImageGenerator, TextGenerator, TextRequest, TextResult } from './types';
 
 export interface GeminiOptions {
   apiKey: string;
@@ -35,7 +36,7 @@ function retryInfoHeaders(message: string): { get(name: string): string | null }
 }
 
 export function createGeminiText(opts: GeminiOptions): TextGenerator {
-  const client = new GoogleGenAI({ apiKey: opts.apiKey, httpOptions: { ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), timeout: opts.timeoutMs ?? 120_000 } });
+  const client = geminiClient(opts);
   return {
     provider: 'gemini',
     defaultModel: opts.model,
@@ -62,12 +63,70 @@ export function createGeminiText(opts: GeminiOptions): TextGenerator {
           usage: { requests: 1, inputTokens: response.usageMetadata?.promptTokenCount ?? 0, outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0 },
         };
       } catch (err) {
-        if (err instanceof NonRetriableError) throw err;
-        if (err instanceof ApiError) throw providerHttpError('gemini', err.status, err.message, retryInfoHeaders(err.message));
-        if (err instanceof SyntaxError) throw new NonRetriableError(`gemini sent an unreadable answer: ${err.message}`);
-        // The caller's own abort passes through; the SDK's timeout (also an AbortError) is a transient failure.
-        if (signal?.aborted) throw err;
-        throw providerUnreachable('gemini', err);
+        throw classifyGeminiError(err, signal);
+      }
+    },
+  };
+}
+
+function classifyGeminiError(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (err instanceof NonRetriableError) return err;
+  if (err instanceof ApiError) return providerHttpError('gemini', err.status, err.message, retryInfoHeaders(err.message));
+  if (err instanceof SyntaxError) return new NonRetriableError(`gemini sent an unreadable answer: ${err.message}`);
+  // The caller's own abort passes through; the SDK's timeout (also an AbortError) is a transient failure.
+  if (signal?.aborted) return err;
+  return providerUnreachable('gemini', err);
+}
+
+function geminiClient(opts: GeminiOptions): GoogleGenAI {
+  return new GoogleGenAI({ apiKey: opts.apiKey, httpOptions: { ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), timeout: opts.timeoutMs ?? 120_000 } });
+}
+
+// batchEmbedContents takes at most 100 texts per call; inputs are capped at 2,048 tokens each.
+const GEMINI_EMBEDDING_LIMITS = { inputsPerRequest: 100, tokensPerRequest: 204_800, tokensPerInput: 2048 };
+
+export function createGeminiEmbedder(opts: GeminiOptions): Embedder {
+  const client = geminiClient(opts);
+  return {
+    provider: 'gemini',
+    defaultModel: opts.model,
+    limits: GEMINI_EMBEDDING_LIMITS,
+    async embed(request, signal) {
+      const model = request.model ?? opts.model;
+      try {
+        const response = await client.models.embedContent({ model, contents: request.texts, config: signal ? { abortSignal: signal } : {} });
+        const vectors = (response.embeddings ?? []).map((e) => e.values ?? []);
+        if (vectors.length !== request.texts.length) throw new NonRetriableError(`gemini returned ${vectors.length} embeddings for ${request.texts.length} texts`);
+        // The Gemini API does not report embedding tokens: estimate them as billed (about four characters each).
+        return { vectors, provider: 'gemini', model, usage: { requests: 1, inputTokens: request.texts.reduce((n, t) => n + estimateTokens(t), 0) } };
+      } catch (err) {
+        throw classifyGeminiError(err, signal);
+      }
+    },
+  };
+}
+
+export function createGeminiImages(opts: GeminiOptions): ImageGenerator {
+  const client = geminiClient(opts);
+  return {
+    provider: 'gemini',
+    defaultModel: opts.model,
+    async generate(request, signal) {
+      const model = request.model ?? opts.model;
+      try {
+        const response = await client.models.generateContent({
+          model,
+          contents: request.prompt,
+          config: { responseModalities: ['IMAGE'], ...(request.aspectRatio ? { imageConfig: { aspectRatio: request.aspectRatio } } : {}), ...(signal ? { abortSignal: signal } : {}) },
+        });
+        if (response.promptFeedback?.blockReason) throw contentBlocked('gemini', String(response.promptFeedback.blockReason));
+        const candidate = response.candidates?.[0];
+        if (candidate?.finishReason && BLOCKED.includes(candidate.finishReason)) throw contentBlocked('gemini', candidate.finishReason);
+        const part = candidate?.content?.parts?.find((p) => p.inlineData?.data);
+        if (!part?.inlineData?.data) throw new NonRetriableError('gemini answered without an image');
+        return { image: Buffer.from(part.inlineData.data, 'base64'), contentType: part.inlineData.mimeType ?? 'image/png', provider: 'gemini', model, usage: { requests: 1, images: 1 } };
+      } catch (err) {
+        throw classifyGeminiError(err, signal);
       }
     },
   };

@@ -1,72 +1,93 @@
 /**
- * Picks each capability's provider from configuration and wraps it in the shared rate limiter. AI_PROVIDER=auto
- * uses the first provider with a key (Gemini, OpenAI, Azure OpenAI, Anthropic), else the offline `local` model.
+ * Picks each capability's provider from configuration and puts every provider behind the shared rate limiter.
+ * AI_PROVIDER=auto uses the first provider with a key (Gemini, OpenAI, Azure OpenAI, Anthropic) for text; a capability
+ * the chosen provider lacks (Anthropic has no embeddings, Gemini no transcription) comes from the next configured
+ * provider that has it, and from the offline `local` model when none does.
  */
 import type { AppConfig, ProviderSettings } from '../config';
 import { ConfigError } from '../config';
 import type { Queryable } from '../db';
 import { createAnthropicText } from './anthropicProvider';
-import { createGeminiText } from './geminiProvider';
-import { createLocalText } from './localProvider';
-import { createAzureOpenAiText, createOpenAiText } from './openaiProvider';
-import { createPgLimiter, limitText, Semaphore, type RateLimit } from './rateLimiter';
-import type { AiServices, TextGenerator } from './types';
+import { createGeminiEmbedder, createGeminiImages, createGeminiText } from './geminiProvider';
+import { createLocalEmbedder, createLocalImages, createLocalText, createLocalTranscriber } from './localProvider';
+import { createOpenAiEmbedder, createOpenAiImages, createOpenAiTranscriber } from './openaiMedia';
+import { createAzureOpenAiText, createOpenAiText, type AzureOpenAiOptions, type OpenAiOptions } from './openaiProvider';
+import { createPgLimiter, limitServices, Semaphore, type RateLimit } from './rateLimiter';
+import type { AiServices } from './types';
 
-type ProviderName = 'local' | 'gemini' | 'openai' | 'azure-openai' | 'anthropic';
+export type ProviderName = 'local' | 'gemini' | 'openai' | 'azure-openai' | 'anthropic';
+type Capability = keyof AiServices;
 
-/** The provider AI_PROVIDER selects; `auto` takes the first one configured. */
+const AUTO_ORDER: Exclude<ProviderName, 'local'>[] = ['gemini', 'openai', 'azure-openai', 'anthropic'];
+
+function settingsOf(config: AppConfig, name: Exclude<ProviderName, 'local'>): ProviderSettings & { baseUrl?: string; endpoint?: string; apiVersion?: string } {
+  const { ai } = config;
+  return name === 'gemini' ? ai.gemini : name === 'openai' ? ai.openai : name === 'azure-openai' ? ai.azureOpenai : ai.anthropic;
+}
+
+function configured(config: AppConfig, name: Exclude<ProviderName, 'local'>): boolean {
+  const s = settingsOf(config, name);
+  return !!s.apiKey && (name !== 'azure-openai' || !!s.endpoint);
+}
+
+/** The provider AI_PROVIDER selects for text; `auto` takes the first one configured. */
 export function chooseProvider(config: AppConfig): ProviderName {
-  const { ai } = config;
-  if (ai.provider !== 'auto') return ai.provider;
-  if (ai.gemini.apiKey) return 'gemini';
-  if (ai.openai.apiKey) return 'openai';
-  if (ai.azureOpenai.apiKey && ai.azureOpenai.endpoint) return 'azure-openai';
-  if (ai.anthropic.apiKey) return 'anthropic';
-  return 'local';
+  if (config.ai.provider !== 'auto') return config.ai.provider;
+  return AUTO_ORDER.find((name) => configured(config, name)) ?? 'local';
 }
 
-function required<T>(value: T | undefined, setting: string, provider: string): T {
-  if (value === undefined) throw new ConfigError(`Setting ${setting} is missing: AI_PROVIDER=${provider} needs it`);
-  return value;
-}
-
-function textProvider(config: AppConfig, name: Exclude<ProviderName, 'local'>): { text: TextGenerator; settings: ProviderSettings; apiKey: string } {
-  const { ai } = config;
-  switch (name) {
-    case 'gemini': {
-      const apiKey = required(ai.gemini.apiKey, 'GEMINI_API_KEY', name);
-      return { text: createGeminiText({ apiKey, baseUrl: ai.gemini.baseUrl, model: ai.gemini.model! }), settings: ai.gemini, apiKey };
-    }
-    case 'openai': {
-      const apiKey = required(ai.openai.apiKey, 'OPENAI_API_KEY', name);
-      return { text: createOpenAiText({ apiKey, baseUrl: ai.openai.baseUrl, model: ai.openai.model! }), settings: ai.openai, apiKey };
-    }
-    case 'azure-openai': {
-      const apiKey = required(ai.azureOpenai.apiKey, 'AZURE_OPENAI_API_KEY', name);
-      const endpoint = required(ai.azureOpenai.endpoint, 'AZURE_OPENAI_ENDPOINT', name);
-      const deployment = required(ai.azureOpenai.model, 'AZURE_OPENAI_TEXT_DEPLOYMENT', name);
-      return { text: createAzureOpenAiText({ apiKey, endpoint, apiVersion: ai.azureOpenai.apiVersion, deployment }), settings: ai.azureOpenai, apiKey };
-    }
-    case 'anthropic': {
-      const apiKey = required(ai.anthropic.apiKey, 'ANTHROPIC_API_KEY', name);
-      return { text: createAnthropicText({ apiKey, baseUrl: ai.anthropic.baseUrl, model: ai.anthropic.model! }), settings: ai.anthropic, apiKey };
-    }
+/** One provider's capabilities (only those it has and is set up for), unlimited. */
+function providerCapabilities(config: AppConfig, name: Exclude<ProviderName, 'local'>): Partial<AiServices> {
+  const s = settingsOf(config, name);
+  const apiKey = s.apiKey!;
+  if (name === 'anthropic') return { text: createAnthropicText({ apiKey, baseUrl: s.baseUrl, model: s.model! }) };
+  if (name === 'gemini') {
+    const gemini = (model: string) => ({ apiKey, baseUrl: s.baseUrl, model });
+    return { text: createGeminiText(gemini(s.model!)), embeddings: createGeminiEmbedder(gemini(s.embeddingModel!)), images: createGeminiImages(gemini(s.imageModel!)) };
   }
+  const options = (model: string | undefined): OpenAiOptions | AzureOpenAiOptions | undefined =>
+    model === undefined
+      ? undefined
+      : name === 'azure-openai'
+        ? { apiKey, endpoint: s.endpoint!, apiVersion: s.apiVersion!, deployment: model }
+        : { apiKey, baseUrl: s.baseUrl, model };
+  const text = options(s.model);
+  const embed = options(s.embeddingModel);
+  const transcribe = options(s.transcribeModel);
+  const image = options(s.imageModel);
+  return {
+    ...(text ? { text: name === 'azure-openai' ? createAzureOpenAiText(text as AzureOpenAiOptions) : createOpenAiText(text as OpenAiOptions) } : {}),
+    ...(embed ? { embeddings: createOpenAiEmbedder(embed) } : {}),
+    ...(transcribe ? { transcription: createOpenAiTranscriber(transcribe) } : {}),
+    ...(image ? { images: createOpenAiImages(image) } : {}),
+  };
+}
+
+function localServices(): AiServices {
+  return { text: createLocalText(), embeddings: createLocalEmbedder(), transcription: createLocalTranscriber(), images: createLocalImages() };
 }
 
 /** The AI services of this process; `db` holds the shared limiter's state. */
 export function createAi(config: AppConfig, db: Queryable): AiServices {
-  const name = chooseProvider(config);
-  if (name === 'local') return { text: createLocalText() };
-  const { text, settings, apiKey } = textProvider(config, name);
-  const limitFor = (model: string): RateLimit => config.ai.limits[`${name}:${model}`] ?? { rpm: settings.rpm, tpm: settings.tpm };
-  return {
-    text: limitText(text, {
-      limiter: createPgLimiter(db),
-      limitFor,
-      apiKey,
-      maxWaitMs: config.ai.maxLimiterWaitMs,
-      inFlight: new Semaphore(config.engine.workerConcurrency),
-    }),
+  const local = localServices();
+  const chosen = chooseProvider(config);
+  if (chosen !== 'local' && !configured(config, chosen)) {
+    throw new ConfigError(`Setting ${chosen === 'azure-openai' ? 'AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT are' : `${chosen.toUpperCase()}_API_KEY is`} missing: AI_PROVIDER=${chosen} needs it`);
+  }
+  const limiter = createPgLimiter(db);
+  const inFlight = new Semaphore(config.engine.workerConcurrency);
+  const order = chosen === 'local' ? [] : [chosen, ...AUTO_ORDER.filter((n) => n !== chosen && configured(config, n))];
+  const bundles = order.map((name) => {
+    const s = settingsOf(config, name);
+    const limitFor = (model: string): RateLimit => config.ai.limits[`${name}:${model}`] ?? { rpm: s.rpm, tpm: s.tpm };
+    const own = providerCapabilities(config, name);
+    const limited = limitServices({ ...local, ...own }, { limiter, limitFor, apiKey: s.apiKey!, maxWaitMs: config.ai.maxLimiterWaitMs, inFlight });
+    return { own, limited };
+  });
+  const pick = <C extends Capability>(capability: C): AiServices[C] => {
+    const bundle = bundles.find((b) => b.own[capability]);
+    return bundle ? bundle.limited[capability] : local[capability];
   };
+  if (chosen !== 'local' && !bundles[0]?.own.text) throw new ConfigError(`Setting ${chosen === 'azure-openai' ? 'AZURE_OPENAI_TEXT_DEPLOYMENT' : 'AI model'} is missing: AI_PROVIDER=${chosen} needs a text model`);
+  return { text: pick('text'), embeddings: pick('embeddings'), transcription: pick('transcription'), images: pick('images') };
 }

@@ -28,14 +28,23 @@ export interface AzureOpenAiOptions {
 
 const TIMEOUT_MS = 120_000;
 
+/** The SDK client: OpenAI (or compatible) when given OpenAiOptions, Azure OpenAI (one deployment) otherwise. */
+export function openAiClient(opts: OpenAiOptions | AzureOpenAiOptions): { client: OpenAI; provider: 'openai' | 'azure-openai'; model: string } {
+  if ('deployment' in opts) {
+    const client = new AzureOpenAI({ endpoint: opts.endpoint, apiKey: opts.apiKey, apiVersion: opts.apiVersion, deployment: opts.deployment, maxRetries: 0, timeout: opts.timeoutMs ?? TIMEOUT_MS });
+    return { client, provider: 'azure-openai', model: opts.deployment };
+  }
+  return { client: new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, maxRetries: 0, timeout: opts.timeoutMs ?? TIMEOUT_MS }), provider: 'openai', model: opts.model };
+}
+
 export function createOpenAiText(opts: OpenAiOptions): TextGenerator {
-  const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, maxRetries: 0, timeout: opts.timeoutMs ?? TIMEOUT_MS });
-  return chatText('openai', client, opts.model);
+  const { client, provider, model } = openAiClient(opts);
+  return chatText(provider, client, model);
 }
 
 export function createAzureOpenAiText(opts: AzureOpenAiOptions): TextGenerator {
-  const client = new AzureOpenAI({ endpoint: opts.endpoint, apiKey: opts.apiKey, apiVersion: opts.apiVersion, deployment: opts.deployment, maxRetries: 0, timeout: opts.timeoutMs ?? TIMEOUT_MS });
-  return chatText('azure-openai', client, opts.deployment);
+  const { client, provider, model } = openAiClient(opts);
+  return chatText(provider, client, model);
 }
 
 function chatText(provider: string, client: OpenAI, defaultModel: string): TextGenerator {

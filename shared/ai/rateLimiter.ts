@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db';
 import { RetryAfterError } from '../errors';
 import { estimateTokens } from './localProvider';
-import type { TextGenerator, TextRequest, TextResult } from './types';
+import type { AiServices } from './types';
 
 export interface RateLimit {
   rpm: number;
@@ -66,7 +66,7 @@ export function limitKey(provider: string, model: string, apiKey: string): strin
   return `${provider}:${model}#${createHash('sha256').update(apiKey).digest('hex').slice(0, 12)}`;
 }
 
-export interface LimitedTextOptions {
+export interface LimitOptions {
   limiter: SharedLimiter;
   limitFor(model: string): RateLimit;
   apiKey: string;
@@ -74,27 +74,53 @@ export interface LimitedTextOptions {
   inFlight: Semaphore;
 }
 
-/** Wraps a text generator: a shared slot before each call, output tokens charged after, 429s pause everyone. */
-export function limitText(inner: TextGenerator, opts: LimitedTextOptions): TextGenerator {
+/**
+ * Runs one provider call under the shared limit: a slot (and `tokens` of the token budget) before, tokens learnt
+ * from the answer charged after, and a 429 pauses every process, not just this one.
+ */
+async function limited<T>(opts: LimitOptions, provider: string, model: string, tokens: number, call: () => Promise<T>, usedAfter: (result: T) => number): Promise<T> {
+  const key = limitKey(provider, model, opts.apiKey);
+  const limit = opts.limitFor(model);
+  return opts.inFlight.run(async () => {
+    await opts.limiter.acquire(key, limit, tokens, opts.maxWaitMs);
+    try {
+      const result = await call();
+      await opts.limiter.consume(key, limit, usedAfter(result));
+      return result;
+    } catch (err) {
+      if (err instanceof RetryAfterError && err.status === 429) await opts.limiter.pause(key, Date.now() + err.retryAfterMs);
+      throw err;
+    }
+  });
+}
+
+/** Every capability of a provider behind the shared limiter. */
+export function limitServices(services: AiServices, opts: LimitOptions): AiServices {
+  const { text, embeddings, transcription, images } = services;
   return {
-    provider: inner.provider,
-    defaultModel: inner.defaultModel,
-    async generate(request: TextRequest, signal?: AbortSignal): Promise<TextResult> {
-      const model = request.model ?? inner.defaultModel;
-      const key = limitKey(inner.provider, model, opts.apiKey);
-      const limit = opts.limitFor(model);
-      return opts.inFlight.run(async () => {
-        await opts.limiter.acquire(key, limit, estimateTokens(request.prompt), opts.maxWaitMs);
-        try {
-          const result = await inner.generate(request, signal);
-          await opts.limiter.consume(key, limit, result.usage.outputTokens);
-          return result;
-        } catch (err) {
-          // The provider says slow down: every process waits, not just this one.
-          if (err instanceof RetryAfterError && err.status === 429) await opts.limiter.pause(key, Date.now() + err.retryAfterMs);
-          throw err;
-        }
-      });
+    text: {
+      provider: text.provider,
+      defaultModel: text.defaultModel,
+      generate: (request, signal) =>
+        limited(opts, text.provider, request.model ?? text.defaultModel, estimateTokens(request.prompt), () => text.generate(request, signal), (r) => r.usage.outputTokens),
+    },
+    embeddings: {
+      provider: embeddings.provider,
+      defaultModel: embeddings.defaultModel,
+      limits: embeddings.limits,
+      embed: (request, signal) =>
+        limited(opts, embeddings.provider, request.model ?? embeddings.defaultModel, request.texts.reduce((n, t) => n + estimateTokens(t), 0), () => embeddings.embed(request, signal), () => 0),
+    },
+    transcription: {
+      provider: transcription.provider,
+      defaultModel: transcription.defaultModel,
+      maxUploadBytes: transcription.maxUploadBytes,
+      transcribe: (request, signal) => limited(opts, transcription.provider, request.model ?? transcription.defaultModel, 0, () => transcription.transcribe(request, signal), () => 0),
+    },
+    images: {
+      provider: images.provider,
+      defaultModel: images.defaultModel,
+      generate: (request, signal) => limited(opts, images.provider, request.model ?? images.defaultModel, 0, () => images.generate(request, signal), () => 0),
     },
   };
 }

@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 
 export type FakeProvider = 'openai' | 'azure-openai' | 'anthropic' | 'gemini';
+export type FakeOperation = 'text' | 'embed' | 'transcribe' | 'image';
 
 export interface FakeRule {
   match: RegExp;
@@ -27,6 +28,10 @@ export interface FakeRule {
 
 export interface FakeRequest {
   provider: FakeProvider;
+  operation: FakeOperation;
+  /** Embeddings: the texts of the request. Transcription: the uploaded file's size. */
+  inputs?: string[];
+  bytes?: number;
   path: string;
   headers: IncomingHttpHeaders;
   model: string;
@@ -47,15 +52,60 @@ export interface AiFake {
   close(): Promise<void>;
 }
 
-function route(method: string, path: string): { provider: FakeProvider; model?: string } | undefined {
+const OPENAI_OPERATIONS: Record<string, FakeOperation> = { 'chat/completions': 'text', embeddings: 'embed', 'audio/transcriptions': 'transcribe', 'images/generations': 'image' };
+
+function route(method: string, path: string): { provider: FakeProvider; operation: FakeOperation; model?: string } | undefined {
   if (method !== 'POST') return undefined;
-  if (/^\/v1\/chat\/completions$/.test(path)) return { provider: 'openai' };
-  const azure = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path);
-  if (azure) return { provider: 'azure-openai', model: decodeURIComponent(azure[1]!) };
-  if (path === '/v1/messages') return { provider: 'anthropic' };
-  const gemini = /^\/v1beta\/models\/([^/:]+):generateContent$/.exec(path);
-  if (gemini) return { provider: 'gemini', model: decodeURIComponent(gemini[1]!) };
+  const openai = /^\/v1\/(chat\/completions|embeddings|audio\/transcriptions|images\/generations)$/.exec(path);
+  if (openai) return { provider: 'openai', operation: OPENAI_OPERATIONS[openai[1]!]! };
+  const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings|audio\/transcriptions|images\/generations)$/.exec(path);
+  if (azure) return { provider: 'azure-openai', operation: OPENAI_OPERATIONS[azure[2]!]!, model: decodeURIComponent(azure[1]!) };
+  if (path === '/v1/messages') return { provider: 'anthropic', operation: 'text' };
+  const gemini = /^\/v1beta\/models\/([^/:]+):(generateContent|batchEmbedContents)$/.exec(path);
+  if (gemini) return { provider: 'gemini', operation: gemini[2] === 'batchEmbedContents' ? 'embed' : 'text', model: decodeURIComponent(gemini[1]!) };
   return undefined;
+}
+
+/** A deterministic little vector per text, so tests can check order and identity. */
+export function fakeVector(text: string): number[] {
+  let h = 2166136261;
+  for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return [h % 997, (h >>> 10) % 991, text.length].map((v) => v / 1000);
+}
+
+/** The fields of a multipart/form-data body (files as their byte length). */
+function multipart(raw: Buffer, contentType: string): { fields: Record<string, string>; fileBytes: number } {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+  const fields: Record<string, string> = {};
+  let fileBytes = 0;
+  const text = raw.toString('latin1');
+  for (const part of text.split(`--${boundary?.[1] ?? boundary?.[2]}`)) {
+    const [head, ...rest] = part.split('\r\n\r\n');
+    const name = /name="([^"]+)"/.exec(head ?? '')?.[1];
+    if (!name) continue;
+    const value = rest.join('\r\n\r\n').replace(/\r\n$/, '');
+    if (/filename="/.test(head ?? '')) fileBytes = Buffer.byteLength(value, 'latin1');
+    else fields[name] = value;
+  }
+  return { fields, fileBytes };
+}
+
+// 1×1 PNG, the smallest valid image an image API could return.
+const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+
+function operationSuccess(provider: FakeProvider, operation: FakeOperation, model: string, inputs: string[], fields: Record<string, string>): unknown {
+  if (operation === 'embed') {
+    if (provider === 'gemini') return { embeddings: inputs.map((t) => ({ values: fakeVector(t) })) };
+    return { object: 'list', model, data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: fakeVector(t) })), usage: { prompt_tokens: inputs.join(' ').length, total_tokens: inputs.join(' ').length } };
+  }
+  if (operation === 'transcribe') {
+    const text = `fake transcript of ${fields.model}`;
+    if (fields.response_format === 'verbose_json') {
+      return { task: 'transcribe', language: fields.language ?? 'english', duration: 12.5, text, segments: [{ id: 0, start: 0, end: 6, text: ' fake transcript' }, { id: 1, start: 6, end: 12.5, text: ` of ${fields.model}` }] };
+    }
+    return { text };
+  }
+  return { created: Math.floor(Date.now() / 1000), data: [{ b64_json: TINY_PNG }] };
 }
 
 function authorised(provider: FakeProvider, headers: IncomingHttpHeaders): boolean {
@@ -133,19 +183,35 @@ export async function startAiFake(): Promise<AiFake> {
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
   };
   const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString()));
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
+      const rawBuffer = Buffer.concat(parts);
+      const raw = rawBuffer.toString();
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://fake');
         const target = route(req.method ?? '', url.pathname);
         if (!target) return send(res, 404, { error: { message: `no such route ${req.method} ${url.pathname}` } });
         if (!authorised(target.provider, req.headers)) return send(res, 401, errorBody(target.provider, 401, 'missing or wrong credentials'));
-        const body = JSON.parse(raw) as Record<string, unknown>;
+        const form = target.operation === 'transcribe' ? multipart(rawBuffer, req.headers['content-type'] ?? '') : undefined;
+        const body = (form ? form.fields : JSON.parse(raw)) as Record<string, unknown>;
         const model = target.model ?? String(body.model ?? '');
-        const prompt = promptOf(target.provider, body);
+        const inputs =
+          target.operation === 'embed'
+            ? target.provider === 'gemini'
+              ? (body.requests as { content: { parts: { text: string }[] } }[]).map((r) => r.content.parts.map((p) => p.text).join(''))
+              : (body.input as string[])
+            : undefined;
+        const prompt =
+          target.operation === 'text' || (target.operation === 'image' && target.provider === 'gemini')
+            ? promptOf(target.provider, body)
+            : target.operation === 'image'
+              ? String(body.prompt)
+              : target.operation === 'embed'
+                ? inputs!.join('\n')
+                : `audio ${form!.fileBytes} bytes`;
         prompts.push(prompt);
-        requests.push({ provider: target.provider, path: `${url.pathname}${url.search}`, headers: req.headers, model, prompt, at: Date.now() });
+        requests.push({ provider: target.provider, operation: target.operation, inputs, bytes: form?.fileBytes, path: `${url.pathname}${url.search}`, headers: req.headers, model, prompt, at: Date.now() });
         const rule = state.rules.find((r) => r.match.test(prompt) && (r.times === undefined || r.times > 0));
         if (rule?.times !== undefined) rule.times--;
         const delay = rule?.delayMs ?? state.delayMs;
@@ -153,6 +219,11 @@ export async function startAiFake(): Promise<AiFake> {
         if (res.destroyed) return;
         if (rule?.status) return send(res, rule.status, errorBody(target.provider, rule.status, rule.message ?? `fake error ${rule.status}`, rule.retryAfter), rule.retryAfter !== undefined ? { 'retry-after': String(rule.retryAfter) } : {});
         if (rule?.malformed) return send(res, 200, '{"this is": not json');
+        const geminiImage = target.provider === 'gemini' && target.operation === 'text' && JSON.stringify(body.generationConfig ?? {}).includes('IMAGE');
+        if (geminiImage) {
+          return send(res, 200, { candidates: [{ index: 0, content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: TINY_PNG } }] }, finishReason: 'STOP' }], modelVersion: model });
+        }
+        if (target.operation !== 'text') return send(res, 200, operationSuccess(target.provider, target.operation, model, inputs ?? [], body as Record<string, string>));
         send(res, 200, success(target.provider, model, prompt, !!rule?.blocked));
       })();
     });
