@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs the benchmarks on this machine and writes their figures into docs/BENCHMARKS.md (between
  * the markers of each section) with the command and machine notes. Not part of `npm test`.
- *   node dist/bench/run.js [--repeats N] [--only local-host|jobs] [--smoke]
+ *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|rate-limit] [--smoke]
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { startAzurite } from '../local/services/azurite';
 import { repoRoot } from '../test/support/hostProcess';
 import { benchJobs } from './jobs';
 import { benchLocalHost, benchStartup, type Figure } from './localHost';
+import { benchRateLimit } from './rateLimit';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -98,6 +99,18 @@ async function main(): Promise<void> {
       const body = `${header}\n\n${table(figures)}\n\n${jobAnchors(figures)}`;
       console.log(body);
       if (!smoke) writeSection('jobs', body);
+    }
+    if (!only || only === 'rate-limit') {
+      console.log('rate limit: three processes sharing one provider limit …');
+      const rateDb = postgres.url.replace(/\/postgres$/, '/bench_rate');
+      const admin2 = new Client({ connectionString: postgres.url });
+      await admin2.connect();
+      await admin2.query('create database bench_rate');
+      await admin2.end();
+      const figures = await benchRateLimit(rateDb, smoke ? 10_000 : 180_000);
+      const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (one run of ${smoke ? 10 : 180} s per limiter) on ${machine}.\n\n${table(figures)}`;
+      console.log(body);
+      if (!smoke) writeSection('rate-limit', body);
     }
   } finally {
     await azurite.stop();
