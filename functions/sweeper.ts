@@ -17,7 +17,7 @@ let lastPurge = 0;
  *    (pg_net webhooks are fire-and-forget; a lost one would otherwise leave the job pending forever).
  * 2. Running jobs whose orchestration is gone are restarted (missing instance) or failed and refunded (failed or
  *    terminated instance).
- * 3. Durable history of finished instances older than HISTORY_RETENTION_DAYS is purged.
+ * 3. Durable history of finished instances and cached AI answers older than HISTORY_RETENTION_DAYS are purged.
  */
 export async function sweeper(_timer: Timer, client: df.DurableClient, context: InvocationContext): Promise<void> {
   const settings = config().engine;
@@ -54,6 +54,7 @@ export async function sweeper(_timer: Timer, client: df.DurableClient, context: 
       runtimeStatus: [df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated],
     });
     purged = result.instancesDeleted;
+    await pool.query('delete from longhaul.ai_cache where created_at < now() - make_interval(days => $1)', [settings.historyRetentionDays]);
   }
   if (messages.length || failed || purged) context.log(`sweeper: re-enqueued ${messages.length}, failed ${failed} orphaned, purged ${purged} instances`);
 }

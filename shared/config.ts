@@ -61,6 +61,8 @@ const schema = z.object({
     })
     .optional(),
   AI_MAX_LIMITER_WAIT_SECONDS: positiveInt(10),
+  AI_CACHE: z.enum(['job', 'global', 'off']).default('job'),
+  AI_FAILOVER_PROVIDER: z.enum(['local', 'gemini', 'openai', 'azure-openai', 'anthropic']).optional(),
   WORKER_CONCURRENCY: positiveInt(8),
   JOB_CHUNK_CONCURRENCY: positiveInt(16),
   JOB_CHUNK_TIME_BUDGET_SECONDS: positiveInt(240),
@@ -98,6 +100,8 @@ export interface AppConfig {
     /** Per "provider:model" overrides of the provider's limits. */
     limits: Record<string, { rpm: number; tpm?: number }>;
     maxLimiterWaitMs: number;
+    cache: 'job' | 'global' | 'off';
+    failover?: 'local' | 'gemini' | 'openai' | 'azure-openai' | 'anthropic';
   };
   engine: {
     workerConcurrency: number;
@@ -173,6 +177,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       anthropic: { apiKey: v.ANTHROPIC_API_KEY, baseUrl: v.ANTHROPIC_BASE_URL, model: v.ANTHROPIC_MODEL, rpm: v.ANTHROPIC_RPM, tpm: v.ANTHROPIC_TPM },
       limits: v.AI_RATE_LIMITS ?? {},
       maxLimiterWaitMs: v.AI_MAX_LIMITER_WAIT_SECONDS * 1000,
+      cache: v.AI_CACHE,
+      failover: v.AI_FAILOVER_PROVIDER,
     },
     engine: {
       workerConcurrency: v.WORKER_CONCURRENCY,

@@ -35,6 +35,7 @@ export function engineActivities(): EngineActivities {
     engine = createEngineActivities({
       db: db(),
       ai: aiServices,
+      aiCache: getConfig().ai.cache,
       limits: { maxInFlight: settings.chunkConcurrency, perGeneration: CHUNKS_PER_GENERATION, maxAttempts: settings.chunkMaxAttempts },
       chunkTimeBudgetMs: settings.chunkTimeBudgetMs,
       workerConcurrency: settings.workerConcurrency,

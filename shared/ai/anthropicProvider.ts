@@ -1,7 +1,7 @@
 /** Text generation through the official `@anthropic-ai/sdk` (Messages API); ANTHROPIC_BASE_URL overrides the endpoint. */
 import Anthropic from '@anthropic-ai/sdk';
 import { NonRetriableError } from '../errors';
-import { contentBlocked, providerHttpError, providerUnreachable } from './providerError';
+import { budgetPauseMs, contentBlocked, providerHttpError, providerUnreachable } from './providerError';
 import type { TextGenerator, TextRequest, TextResult } from './types';
 
 export interface AnthropicOptions {
@@ -23,7 +23,8 @@ export function createAnthropicText(opts: AnthropicOptions): TextGenerator {
     async generate(request: TextRequest, signal?: AbortSignal): Promise<TextResult> {
       const model = request.model ?? opts.model;
       try {
-        const message = await client.messages.create(
+        const { data: message, response } = await client.messages
+          .create(
           {
             model,
             max_tokens: request.maxOutputTokens ?? DEFAULT_MAX_TOKENS,
@@ -31,10 +32,18 @@ export function createAnthropicText(opts: AnthropicOptions): TextGenerator {
             ...(request.temperature !== undefined ? { temperature: Math.min(1, request.temperature) } : {}),
           },
           { signal },
-        );
+        )
+          .withResponse();
+        const pauseMs = budgetPauseMs(response.headers);
         if (message.stop_reason === 'refusal') throw contentBlocked('anthropic', 'refusal');
         const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
-        return { text, provider: 'anthropic', model: message.model || model, usage: { requests: 1, inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens } };
+        return {
+          text,
+          provider: 'anthropic',
+          model: message.model || model,
+          usage: { requests: 1, inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
+          ...(pauseMs ? { rateLimitHint: { pauseMs } } : {}),
+        };
       } catch (err) {
         if (err instanceof NonRetriableError || err instanceof Anthropic.APIUserAbortError) throw err;
         if (err instanceof Anthropic.APIConnectionError) throw providerUnreachable('anthropic', err);

@@ -12,6 +12,7 @@ import { createGeminiEmbedder, createGeminiImages, createGeminiText } from './ge
 import { createLocalEmbedder, createLocalImages, createLocalText, createLocalTranscriber } from './localProvider';
 import { createOpenAiEmbedder, createOpenAiImages, createOpenAiTranscriber } from './openaiMedia';
 import { createAzureOpenAiText, createOpenAiText, type AzureOpenAiOptions, type OpenAiOptions } from './openaiProvider';
+import { withFailover } from './failover';
 import { createPgLimiter, limitServices, Semaphore, type RateLimit } from './rateLimiter';
 import type { AiServices } from './types';
 
@@ -67,16 +68,27 @@ function localServices(): AiServices {
   return { text: createLocalText(), embeddings: createLocalEmbedder(), transcription: createLocalTranscriber(), images: createLocalImages() };
 }
 
-/** The AI services of this process; `db` holds the shared limiter's state. */
+// Failover after 3 transient failures in a row; the primary gets another chance after a minute.
+const FAILOVER = { threshold: 3, coolDownMs: 60_000 };
+
+/** The AI services of this process (with AI_FAILOVER_PROVIDER behind the primary); `db` holds the limiter's state. */
 export function createAi(config: AppConfig, db: Queryable): AiServices {
+  // One cap on calls in flight for the whole instance (WORKER_CONCURRENCY), whichever provider serves them.
+  const inFlight = new Semaphore(config.engine.workerConcurrency);
+  const primary = buildServices(config, db, chooseProvider(config), inFlight);
+  const failover = config.ai.failover;
+  if (!failover || failover === chooseProvider(config)) return primary;
+  return withFailover(primary, buildServices(config, db, failover, inFlight), FAILOVER);
+}
+
+function buildServices(config: AppConfig, db: Queryable, chosen: ProviderName, inFlight: Semaphore): AiServices {
   const local = localServices();
-  const chosen = chooseProvider(config);
   if (chosen !== 'local' && !configured(config, chosen)) {
     throw new ConfigError(`Setting ${chosen === 'azure-openai' ? 'AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT are' : `${chosen.toUpperCase()}_API_KEY is`} missing: AI_PROVIDER=${chosen} needs it`);
   }
   const limiter = createPgLimiter(db);
-  const inFlight = new Semaphore(config.engine.workerConcurrency);
-  const order = chosen === 'local' ? [] : [chosen, ...AUTO_ORDER.filter((n) => n !== chosen && configured(config, n))];
+  // Capabilities the chosen provider lacks come from the other configured ones (not when it is the failover itself).
+  const order = chosen === 'local' ? [] : [chosen, ...AUTO_ORDER.filter((n) => n !== chosen && n !== config.ai.failover && configured(config, n))];
   const bundles = order.map((name) => {
     const s = settingsOf(config, name);
     const limitFor = (model: string): RateLimit => config.ai.limits[`${name}:${model}`] ?? { rpm: s.rpm, tpm: s.tpm };

@@ -6,7 +6,7 @@
  */
 import OpenAI, { AzureOpenAI } from 'openai';
 import { NonRetriableError } from '../errors';
-import { contentBlocked, providerHttpError, providerUnreachable } from './providerError';
+import { budgetPauseMs, contentBlocked, providerHttpError, providerUnreachable } from './providerError';
 import type { TextGenerator, TextRequest, TextResult } from './types';
 
 export interface OpenAiOptions {
@@ -54,7 +54,8 @@ function chatText(provider: string, client: OpenAI, defaultModel: string): TextG
     async generate(request: TextRequest, signal?: AbortSignal): Promise<TextResult> {
       const model = request.model ?? defaultModel;
       try {
-        const completion = await client.chat.completions.create(
+        const { data: completion, response } = await client.chat.completions
+          .create(
           {
             model,
             messages: [{ role: 'user', content: request.prompt }],
@@ -62,7 +63,9 @@ function chatText(provider: string, client: OpenAI, defaultModel: string): TextG
             ...(request.maxOutputTokens !== undefined ? { max_completion_tokens: request.maxOutputTokens } : {}),
           },
           { signal },
-        );
+        )
+          .withResponse();
+        const pauseMs = budgetPauseMs(response.headers);
         const choice = completion.choices?.[0];
         if (!choice) throw new NonRetriableError(`${provider} answered without a choice`);
         if (choice.finish_reason === 'content_filter') throw contentBlocked(provider, 'content filter');
@@ -71,6 +74,7 @@ function chatText(provider: string, client: OpenAI, defaultModel: string): TextG
           provider,
           model: completion.model || model,
           usage: { requests: 1, inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
+          ...(pauseMs ? { rateLimitHint: { pauseMs } } : {}),
         };
       } catch (err) {
         throw classifyOpenAiError(provider, err);

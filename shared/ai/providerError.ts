@@ -41,3 +41,35 @@ export function providerUnreachable(provider: string, err: unknown): Error {
 export function contentBlocked(provider: string, reason: string): Error {
   return new NonRetriableError(`${provider} blocked this request (${reason}): rephrase the prompt or input`);
 }
+
+/** Parses OpenAI's reset durations ("20ms", "1s", "6m0s", "1h2m3.5s") into milliseconds. */
+export function parseResetDuration(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  let ms = 0;
+  let matched = false;
+  for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    matched = true;
+    ms += Number(amount) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  }
+  return matched ? ms : undefined;
+}
+
+/**
+ * How long to hold every caller back when a successful answer says the budget is spent (OpenAI and Azure OpenAI:
+ * x-ratelimit-remaining-requests/-tokens with -reset-*; Anthropic: anthropic-ratelimit-*-remaining with -reset as a
+ * timestamp). Undefined when there is room left.
+ */
+export function budgetPauseMs(headers: { get(name: string): string | null }, now = Date.now()): number | undefined {
+  let pause: number | undefined;
+  for (const kind of ['requests', 'tokens']) {
+    if (headers.get(`x-ratelimit-remaining-${kind}`) === '0') {
+      const reset = parseResetDuration(headers.get(`x-ratelimit-reset-${kind}`));
+      if (reset !== undefined) pause = Math.max(pause ?? 0, reset);
+    }
+    if (headers.get(`anthropic-ratelimit-${kind}-remaining`) === '0') {
+      const at = Date.parse(headers.get(`anthropic-ratelimit-${kind}-reset`) ?? '');
+      if (Number.isFinite(at)) pause = Math.max(pause ?? 0, at - now);
+    }
+  }
+  return pause;
+}

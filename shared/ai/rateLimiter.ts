@@ -86,6 +86,9 @@ async function limited<T>(opts: LimitOptions, provider: string, model: string, t
     try {
       const result = await call();
       await opts.limiter.consume(key, limit, usedAfter(result));
+      // Tighten from the provider's own accounting: a spent budget pauses every process until it resets.
+      const hint = (result as { rateLimitHint?: { pauseMs: number } }).rateLimitHint;
+      if (hint && hint.pauseMs > 0) await opts.limiter.pause(key, Date.now() + hint.pauseMs);
       return result;
     } catch (err) {
       if (err instanceof RetryAfterError && err.status === 429) await opts.limiter.pause(key, Date.now() + err.retryAfterMs);

@@ -24,6 +24,8 @@ export interface TextResult {
   provider: string;
   model: string;
   usage: { requests: number; inputTokens: number; outputTokens: number };
+  /** The provider said its budget is spent (x-ratelimit-remaining-* = 0): everyone should wait this long. */
+  rateLimitHint?: { pauseMs: number };
 }
 
 /** Text generation: one prompt in, one completion out. */

@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import type { AiServices } from '../ai/types';
+import { withCache } from '../ai/cache';
 import { NonRetriableError, RetryAfterError, ValidationError } from '../errors';
 import { findKind } from '../kinds';
 import type { ChunkOutcome, JobKind, JobRecord } from '../kinds/types';
@@ -27,6 +28,8 @@ import { writeStagePlan } from './planWriter';
 export interface EngineDeps {
   db: Pool;
   ai: () => AiServices;
+  /** Deterministic AI answers cached per job, across jobs, or not at all (AI_CACHE). */
+  aiCache?: 'job' | 'global' | 'off';
   limits: EngineLimits;
   chunkTimeBudgetMs: number;
   workerConcurrency: number;
@@ -141,7 +144,8 @@ export function createEngineActivities(deps: EngineDeps) {
     if (job.chunk_status === 'done') return { status: 'done', stop };
     if (job.chunk_status === null) throw new NonRetriableError(`chunk ${input.stage}/${input.index} of job ${input.jobId} does not exist`);
     const kind = kindOf(job.kind);
-    const ai = deps.ai();
+    const cache = deps.aiCache ?? 'job';
+    const ai = cache === 'off' ? deps.ai() : withCache(deps.ai(), db, cache === 'global' ? 'global' : input.jobId);
     let outcome: ChunkOutcome;
     try {
       outcome = await kind.runChunk(

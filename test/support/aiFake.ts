@@ -24,6 +24,8 @@ export interface FakeRule {
   message?: string;
   /** Applies this many times, then stops matching (absent: forever). */
   times?: number;
+  /** Extra headers on a successful answer (e.g. x-ratelimit-remaining-requests: 0). */
+  headers?: Record<string, string>;
 }
 
 export interface FakeRequest {
@@ -224,7 +226,7 @@ export async function startAiFake(): Promise<AiFake> {
           return send(res, 200, { candidates: [{ index: 0, content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: TINY_PNG } }] }, finishReason: 'STOP' }], modelVersion: model });
         }
         if (target.operation !== 'text') return send(res, 200, operationSuccess(target.provider, target.operation, model, inputs ?? [], body as Record<string, string>));
-        send(res, 200, success(target.provider, model, prompt, !!rule?.blocked));
+        send(res, 200, success(target.provider, model, prompt, !!rule?.blocked), rule?.headers ?? {});
       })();
     });
   });
