@@ -38,6 +38,8 @@ describe('workflow llm nodes on each provider', () => {
         assert.equal((job.result as { outputs: Record<string, string> }).outputs.out, `>> fake ${provider} answer to: ${provider}: one idea about kelp`);
         assert.deepEqual(Object.keys(job.usage as object).sort(), ['inputTokens', 'outputTokens', 'requests']);
         assert.ok(fake.requests.some((r) => r.provider === provider && r.prompt === `${provider}: one idea about kelp`));
+        const byKind = await app.pool.query<{ requests: string }>("select requests from public.job_usage_by_kind where kind = 'workflow'");
+        assert.equal(Number(byKind.rows[0]?.requests), 1, 'usage per kind counts the call');
       } finally {
         await app.stop();
       }
