@@ -9,7 +9,7 @@ import { createGeminiEmbedder, createGeminiImages } from '../../shared/ai/gemini
 import { createLocalEmbedder, createLocalImages, createLocalTranscriber, hashEmbedding } from '../../shared/ai/localProvider';
 import { createOpenAiEmbedder, createOpenAiImages, createOpenAiTranscriber } from '../../shared/ai/openaiMedia';
 import { parseConfig } from '../../shared/config';
-import { NonRetriableError } from '../../shared/errors';
+import { NonRetriableError, RetryAfterError } from '../../shared/errors';
 import { fakeVector, startAiFake, type AiFake } from '../support/aiFake';
 
 const cosine = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
@@ -54,6 +54,29 @@ describe('AI capabilities at the wire', () => {
     assert.equal(gpt4o.text, 'fake transcript of gpt-4o-transcribe');
     assert.ok(fake.requests.some((r) => r.path === '/openai/deployments/gpt-4o-transcribe/audio/transcriptions?api-version=2024-10-21'));
     await assert.rejects(createOpenAiTranscriber({ apiKey: 'sk', baseUrl: fake.openaiBaseUrl, model: 'whisper-1' }).transcribe({ audio: Buffer.alloc(25 * 1024 * 1024 + 1), filename: 'big.mp3' }), NonRetriableError);
+  });
+
+  it('classifies failures of every capability like text: 429 with its wait, 500 retryable, 400 and blocks final', async () => {
+    const openai = { apiKey: 'sk', baseUrl: fake.openaiBaseUrl, timeoutMs: 500 };
+    fake.rules.push(
+      { match: /^busy/, status: 429, retryAfter: 3 },
+      { match: /^down/, status: 503 },
+      { match: /^wrong/, status: 400 },
+      { match: /^audio 1234 bytes$/, status: 429, retryAfter: 2 },
+    );
+    const embed = createOpenAiEmbedder({ ...openai, model: 'e' });
+    const gemEmbed = createGeminiEmbedder({ apiKey: 'g', baseUrl: fake.url, model: 'e', timeoutMs: 500 });
+    const images = createOpenAiImages({ ...openai, model: 'i' });
+    const gemImages = createGeminiImages({ apiKey: 'g', baseUrl: fake.url, model: 'i', timeoutMs: 500 });
+    const retryAfter = (ms: number) => (err: unknown) => err instanceof RetryAfterError && err.retryAfterMs === ms;
+    await assert.rejects(embed.embed({ texts: ['busy'] }), retryAfter(3000));
+    await assert.rejects(gemEmbed.embed({ texts: ['busy'] }), retryAfter(3000));
+    await assert.rejects(images.generate({ prompt: 'busy' }), retryAfter(3000));
+    await assert.rejects(gemImages.generate({ prompt: 'busy' }), retryAfter(3000));
+    await assert.rejects(embed.embed({ texts: ['down'] }), (err: unknown) => err instanceof RetryAfterError && err.status === 503);
+    await assert.rejects(images.generate({ prompt: 'wrong' }), NonRetriableError);
+    await assert.rejects(createOpenAiTranscriber({ ...openai, model: 'whisper-1' }).transcribe({ audio: Buffer.alloc(1234), filename: 'a.mp3' }), retryAfter(2000));
+    fake.rules.length = 0;
   });
 
   it('generates images through OpenAI, Azure OpenAI and Gemini as PNG bytes', async () => {

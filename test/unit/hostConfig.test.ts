@@ -78,6 +78,11 @@ describe('keys and app settings', () => {
     assert.deepEqual(parseConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).storage, { connectionString: 'UseDevelopmentStorage=true' });
   });
 
+  it('lists every setting the app reads in the README', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    for (const name of SETTING_NAMES) assert.ok(readme.includes(`| \`${name}\` |`), `README lists ${name}`);
+  });
+
   it('documents every setting the app reads in local.settings.example.json, with a comment each', () => {
     const example = JSON.parse(readFileSync(join(repoRoot, 'local.settings.example.json'), 'utf8')) as { Comments: Record<string, string> };
     for (const name of SETTING_NAMES) assert.ok(example.Comments[name], `${name} is documented`);
