@@ -46,10 +46,12 @@ describe('text providers at the wire', () => {
         assert.match(ok.text, /answer to/, 'and the next try succeeds');
       });
 
-      it('classifies 500 and a timeout as retryable', async () => {
+      it('classifies 500 and a timeout as retryable, and the next try succeeds', async () => {
         fake.rules.push({ match: new RegExp(`^${name} broken`), status: 500, times: 1 }, { match: new RegExp(`^${name} slow`), delayMs: 1500, times: 1 });
         await assert.rejects(make().generate({ prompt: `${name} broken` }), (err: unknown) => err instanceof RetryAfterError && err.status === 500);
+        assert.match((await make().generate({ prompt: `${name} broken` })).text, /answer to/);
         await assert.rejects(make().generate({ prompt: `${name} slow` }), (err: unknown) => err instanceof RetryAfterError);
+        assert.match((await make().generate({ prompt: `${name} slow` })).text, /answer to/);
       });
 
       it('classifies a bad request, a malformed body and a content block as not retryable, with a readable message', async () => {
