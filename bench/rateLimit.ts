@@ -65,7 +65,7 @@ async function round(mode: 'shared' | 'bottleneck', databaseUrl: string, provide
     // The rate while the processes ran together: from the first accepted call to the last (process start-up excluded).
     const times = provider.accepted;
     const minutes = (times[times.length - 1]! - times[0]!) / 60_000;
-    return { achieved: (times.length - 1) / minutes / providerRpm, rejected: provider.rejected, offered: (times.length + provider.rejected) / minutes / providerRpm };
+    return { achieved: (times.length - 1) / minutes / providerRpm, rejected: provider.rejected, offered: (times.length + provider.rejected) / (durationMs / 60_000) / providerRpm };
   } finally {
     await provider.close();
   }
