@@ -18,7 +18,7 @@ export function withCache(ai: AiServices, db: Queryable, scope: string): AiServi
       defaultModel: ai.text.defaultModel,
       async generate(request, signal) {
         if (request.temperature !== 0) return ai.text.generate(request, signal);
-        const key = hash(scope, 'text', ai.text.provider, request.model ?? ai.text.defaultModel, request.maxOutputTokens, request.prompt);
+        const key = hash(scope, 'text', ai.text.provider, request.model ?? ai.text.defaultModel, request.maxOutputTokens, JSON.stringify(request.responseSchema ?? null), request.prompt);
         const hit = await db.query<{ value: TextResult }>('select value from longhaul.ai_cache where key = $1', [key]);
         if (hit.rows[0]) return { ...hit.rows[0].value, usage: { requests: 0, inputTokens: 0, outputTokens: 0 } };
         const result = await ai.text.generate(request, signal);

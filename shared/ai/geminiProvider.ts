@@ -49,6 +49,7 @@ export function createGeminiText(opts: GeminiOptions): TextGenerator {
           config: {
             ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
             ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
+            ...(request.responseSchema ? { responseMimeType: 'application/json', responseJsonSchema: request.responseSchema } : {}),
             ...(signal ? { abortSignal: signal } : {}),
           },
         });

@@ -23,6 +23,10 @@ export function createLocalText(): TextGenerator {
     defaultModel: LOCAL_MODEL,
     async generate(request: TextRequest): Promise<TextResult> {
       const fingerprint = digest(`${request.model ?? ''}|${request.temperature ?? ''}|${request.prompt}`).toString('hex').slice(0, 12);
+      if (request.responseSchema) {
+        const json = JSON.stringify(sampleFromSchema(request.responseSchema, `[offline local model ${fingerprint}]`));
+        return { text: json, provider: 'local', model: LOCAL_MODEL, usage: { requests: 1, inputTokens: estimateTokens(request.prompt), outputTokens: estimateTokens(json) } };
+      }
       // Echo the start of the prompt so downstream nodes see their inputs flow through, plus a stable fingerprint.
       const words = request.prompt.replace(/\s+/g, ' ').trim().split(' ').slice(0, 24).join(' ');
       const text = `[offline local model ${fingerprint}] ${words}`;
@@ -92,4 +96,33 @@ export function createLocalImages(): ImageGenerator {
       return { image, contentType: 'image/png', provider: 'local', model: `${LOCAL_MODEL}-image`, usage: { requests: 1, images: 1 } };
     },
   };
+}
+
+/**
+ * A deterministic value that satisfies a JSON Schema (the subset zod emits: objects, arrays, strings, enums, numbers,
+ * booleans): the offline model's answer to a request for structured output. Strings carry the offline label.
+ */
+export function sampleFromSchema(schema: Record<string, unknown>, label: string, path = 'value'): unknown {
+  const type = schema.type;
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  if (Array.isArray(schema.anyOf)) return sampleFromSchema(schema.anyOf[0] as Record<string, unknown>, label, path);
+  switch (type) {
+    case 'object': {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      return Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, sampleFromSchema(sub, label, key)]));
+    }
+    case 'array': {
+      const count = Math.max(Number(schema.minItems ?? 0), Math.min(2, Number(schema.maxItems ?? 2)));
+      return Array.from({ length: count }, (_, i) => sampleFromSchema((schema.items ?? {}) as Record<string, unknown>, label, `${path} ${i + 1}`));
+    }
+    case 'integer':
+    case 'number': {
+      const min = Number(schema.minimum);
+      return Number.isFinite(min) && min > 1 ? min : 1;
+    }
+    case 'boolean':
+      return true;
+    default:
+      return `${label} ${path}`;
+  }
 }

@@ -61,6 +61,8 @@ function chatText(provider: string, client: OpenAI, defaultModel: string): TextG
             messages: [{ role: 'user', content: request.prompt }],
             ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
             ...(request.maxOutputTokens !== undefined ? { max_completion_tokens: request.maxOutputTokens } : {}),
+            // JSON mode (not strict json_schema, which rejects common schema features): the caller validates.
+            ...(request.responseSchema ? { response_format: { type: 'json_object' as const } } : {}),
           },
           { signal },
         )

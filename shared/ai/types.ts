@@ -17,6 +17,8 @@ export interface TextRequest {
   model?: string;
   temperature?: number;
   maxOutputTokens?: number;
+  /** Ask for a JSON answer shaped by this JSON Schema (providers' JSON modes; the caller still validates). */
+  responseSchema?: Record<string, unknown>;
 }
 
 export interface TextResult {

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sampleFromSchema } from '../../shared/ai/localProvider';
 
 export type FakeProvider = 'openai' | 'azure-openai' | 'anthropic' | 'gemini';
 export type FakeOperation = 'text' | 'embed' | 'transcribe' | 'image';
@@ -26,6 +27,8 @@ export interface FakeRule {
   times?: number;
   /** Extra headers on a successful answer (e.g. x-ratelimit-remaining-requests: 0). */
   headers?: Record<string, string>;
+  /** Answer prose even when JSON was asked for (a model ignoring JSON mode). */
+  prose?: boolean;
 }
 
 export interface FakeRequest {
@@ -142,8 +145,14 @@ function errorBody(provider: FakeProvider, status: number, message: string, retr
   return { error: { message, type: 'invalid_request_error', code: null } };
 }
 
-function success(provider: FakeProvider, model: string, prompt: string, blocked: boolean): unknown {
-  const text = blocked ? '' : `fake ${provider} answer to: ${prompt}`;
+/** In JSON mode the fake answers a sample of the JSON Schema quoted in the prompt (as longhaul's step prompts do). */
+function jsonAnswer(prompt: string): string {
+  const quoted = /JSON Schema:\n(\{[^\n]*\})/.exec(prompt)?.[1];
+  return JSON.stringify(quoted ? sampleFromSchema(JSON.parse(quoted) as Record<string, unknown>, 'fake json') : {});
+}
+
+function success(provider: FakeProvider, model: string, prompt: string, blocked: boolean, json = false): unknown {
+  const text = blocked ? '' : json ? jsonAnswer(prompt) : `fake ${provider} answer to: ${prompt}`;
   const inTok = Math.ceil(prompt.length / 4);
   const outTok = Math.ceil(text.length / 4);
   switch (provider) {
@@ -226,7 +235,8 @@ export async function startAiFake(): Promise<AiFake> {
           return send(res, 200, { candidates: [{ index: 0, content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: TINY_PNG } }] }, finishReason: 'STOP' }], modelVersion: model });
         }
         if (target.operation !== 'text') return send(res, 200, operationSuccess(target.provider, target.operation, model, inputs ?? [], body as Record<string, string>));
-        send(res, 200, success(target.provider, model, prompt, !!rule?.blocked), rule?.headers ?? {});
+        const jsonMode = (body.response_format as { type?: string } | undefined)?.type === 'json_object' || JSON.stringify(body.generationConfig ?? {}).includes('application/json');
+        send(res, 200, success(target.provider, model, prompt, !!rule?.blocked, jsonMode && !rule?.prose), rule?.headers ?? {});
       })();
     });
   });

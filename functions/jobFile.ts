@@ -1,0 +1,19 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { authenticate } from '../shared/api/auth';
+import { credentialsOf, withErrors } from '../shared/api/http';
+import { NotFoundError } from '../shared/errors';
+import { getJob } from '../shared/jobs/jobStore';
+import { config, db } from '../shared/services';
+
+/** GET /api/jobs/{id}/files/{name} — a file the job produced (a brief's images), for its owner or an admin. */
+export async function jobFile(request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+  const actor = await authenticate(credentialsOf(request), config());
+  const job = await getJob(db(), actor, request.params.id ?? '');
+  const { rows } = await db().query<{ content_type: string; data: Buffer }>('select content_type, data from longhaul.job_files where job_id = $1 and name = $2', [job.id, request.params.name ?? '']);
+  const file = rows[0];
+  if (!file) throw new NotFoundError(`job ${job.id} has no file ${request.params.name ?? ''}`);
+  // Immutable once written: the (job, name) pair never changes content.
+  return { status: 200, body: file.data, headers: { 'content-type': file.content_type, 'cache-control': 'private, max-age=86400' } };
+}
+
+app.http('jobFile', { route: 'jobs/{id}/files/{name}', methods: ['GET'], authLevel: 'anonymous', handler: withErrors(jobFile) });
