@@ -61,6 +61,11 @@ const schema = z.object({
     })
     .optional(),
   AI_MAX_LIMITER_WAIT_SECONDS: positiveInt(10),
+  RAG_EMBEDDING_CHAR_LIMIT: positiveInt(1200),
+  // An upper bound only: batches are sized by the embedding provider's real caps (inputs and tokens per request).
+  RAG_EMBEDDING_BATCH: positiveInt(2048),
+  RAG_ENABLE_CLAUDE_ANALYSIS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  RAG_CLAUDE_CONCURRENCY: positiveInt(3),
   AI_CACHE: z.enum(['job', 'global', 'off']).default('job'),
   AI_FAILOVER_PROVIDER: z.enum(['local', 'gemini', 'openai', 'azure-openai', 'anthropic']).optional(),
   WORKER_CONCURRENCY: positiveInt(8),
@@ -103,6 +108,7 @@ export interface AppConfig {
     cache: 'job' | 'global' | 'off';
     failover?: 'local' | 'gemini' | 'openai' | 'azure-openai' | 'anthropic';
   };
+  rag: { charLimit: number; batchLimit: number; analysis: boolean; analysisConcurrency: number };
   engine: {
     workerConcurrency: number;
     chunkConcurrency: number;
@@ -180,6 +186,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       cache: v.AI_CACHE,
       failover: v.AI_FAILOVER_PROVIDER,
     },
+    rag: { charLimit: v.RAG_EMBEDDING_CHAR_LIMIT, batchLimit: v.RAG_EMBEDDING_BATCH, analysis: v.RAG_ENABLE_CLAUDE_ANALYSIS, analysisConcurrency: v.RAG_CLAUDE_CONCURRENCY },
     engine: {
       workerConcurrency: v.WORKER_CONCURRENCY,
       chunkConcurrency: v.JOB_CHUNK_CONCURRENCY,

@@ -90,6 +90,7 @@ export function createEngineActivities(deps: EngineDeps) {
       {
         db,
         log,
+        ai: deps.ai(),
         stage: input.stage,
         previousOutputs: async () =>
           previous ??

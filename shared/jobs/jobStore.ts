@@ -117,12 +117,17 @@ export async function jobResults(db: Pool, actor: Actor, id: string, cursor: str
   const job = await getJob(db, actor, id);
   const after = cursor === undefined ? -1 : Number(cursor);
   if (!Number.isSafeInteger(after) || after < -1) throw new ValidationError('cursor: not a cursor returned by this API', [{ path: 'cursor', message: 'invalid' }]);
+  const kind = findKind(job.kind);
+  if (kind?.results) {
+    const own = await kind.results(db, { id: job.id, userId: job.userId, kind: job.kind, attempt: job.attempt, input: undefined }, after, limit + 1);
+    const page = own.slice(0, limit);
+    return { items: page.map((r) => r.item), nextCursor: own.length > limit ? String(page[page.length - 1]!.seq) : null };
+  }
   const rows = await query<{ key: string; seq: string; status: string; output: unknown; error: unknown }>(
     db,
     'select key, seq, status, output, error from longhaul.job_items where job_id = $1 and seq > $2 order by seq limit $3',
     [job.id, after, limit + 1],
   );
-  const kind = findKind(job.kind);
   const page = rows.slice(0, limit);
   const format = kind?.formatItem ?? ((item: { key: string; status: string; output: unknown; error: unknown }) => item);
   return {

@@ -45,6 +45,8 @@ export interface StagePlan {
 export interface PlanContext {
   db: Queryable;
   log: Logger;
+  /** The AI services, for their limits (e.g. embedding batch caps); planning makes no provider calls. */
+  ai: AiServices;
   /** Index of the stage to plan (0 first). */
   stage: number;
   /** Outputs of the previous stage's chunks in index order (empty for stage 0). */
@@ -107,6 +109,8 @@ export interface JobKind<Input = unknown> {
   finish(db: Queryable, job: JobRecord): Promise<unknown>;
   /** Called when the job fails, before the refund (e.g. mark items downstream of a failure skipped). */
   onFailed?(db: Queryable, job: JobRecord): Promise<void>;
+  /** Results of kinds that keep their own rows (after a position, in order); absent: the job's items are the results. */
+  results?(db: Queryable, job: JobRecord, after: number, limit: number): Promise<{ seq: number; item: unknown }[]>;
   /** Shapes one stored item for the results endpoint. */
   formatItem?(item: { key: string; status: string; output: unknown; error: unknown }): unknown;
 }
