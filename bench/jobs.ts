@@ -131,3 +131,30 @@ export async function benchJobs(repeats: number, sizes: JobSizes = { inserts: 20
   figures.push({ name: `${label}: largest history of any instance`, value: median(history), unit: 'events', runs: history });
   return figures;
 }
+
+/** rag_ingestion of a long transcript with the offline model: embedding requests, wall time, the host's peak RSS. */
+export async function benchRag(segments: number): Promise<Figure[]> {
+  const app = await startJobsApp({ name: 'bench_rag', env: { LONGHAUL_LOG_LEVEL: 'error' } });
+  try {
+    const user = await app.createUser(segments);
+    const words = ['river', 'market', 'engine', 'garden', 'winter', 'copper', 'signal', 'harbor', 'violin', 'desert'];
+    const input = {
+      documentId: 'bench',
+      segments: Array.from({ length: segments }, (_, i) => ({ seq: i, text: `We talked about the ${words[i % 10]} and the ${words[(i * 3) % 10]} for a while. Then segment ${i} moved on to other things, as talks do.`, startMs: i * 4000, endMs: i * 4000 + 3900 })),
+    };
+    const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'rag_ingestion', input });
+    if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
+    const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 600_000);
+    if (job.status !== 'completed') throw new Error(`rag job ended ${String(job.status)}`);
+    const { rows } = await app.pool.query<{ secs: number }>('select extract(epoch from finished_at - created_at)::float8 as secs from public.jobs where id = $1', [res.body.id]);
+    const result = job.result as { chunks: number; embeddingRequests: number };
+    const label = `rag_ingestion of ${segments.toLocaleString('en-US')} segments (${result.chunks.toLocaleString('en-US')} chunks), offline model`;
+    return [
+      { name: `${label}: embedding requests (the seed: one per 16 chunks = ${Math.ceil(result.chunks / 16)})`, value: result.embeddingRequests, unit: 'requests', runs: [result.embeddingRequests] },
+      { name: `${label}: submit → completed`, value: rows[0]!.secs, unit: 's', runs: [rows[0]!.secs] },
+      { name: `${label}: host peak RSS`, value: peakRssMb(app.host.child.pid!), unit: 'MB', runs: [peakRssMb(app.host.child.pid!)] },
+    ];
+  } finally {
+    await app.stop();
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs the benchmarks on this machine and writes their figures into docs/BENCHMARKS.md (between
  * the markers of each section) with the command and machine notes. Not part of `npm test`.
- *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|rate-limit] [--smoke]
+ *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|rag|rate-limit] [--smoke]
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { Client } from 'pg';
 import { startPostgres } from '../local/services/postgres';
 import { startAzurite } from '../local/services/azurite';
 import { repoRoot } from '../test/support/hostProcess';
-import { benchJobs } from './jobs';
+import { benchJobs, benchRag } from './jobs';
 import { benchLocalHost, benchStartup, type Figure } from './localHost';
 import { benchRateLimit } from './rateLimit';
 
@@ -90,15 +90,22 @@ async function main(): Promise<void> {
       console.log(body);
       if (!smoke) writeSection('local-host', body);
     }
+    // The job benchmarks reuse the test harness, which finds its services through these variables.
+    process.env.LONGHAUL_TEST_PG_URL = postgres.url;
+    process.env.LONGHAUL_TEST_STORAGE = azurite.connectionString;
     if (!only || only === 'jobs') {
       console.log('job engine: pickup latency, 100,000-node workflow …');
-      // The job benchmarks reuse the test harness, which finds its services through these variables.
-      process.env.LONGHAUL_TEST_PG_URL = postgres.url;
-      process.env.LONGHAUL_TEST_STORAGE = azurite.connectionString;
       const figures = await benchJobs(repeats, smoke ? { inserts: 20, nodes: 2_000 } : undefined);
       const body = `${header}\n\n${table(figures)}\n\n${jobAnchors(figures)}`;
       console.log(body);
       if (!smoke) writeSection('jobs', body);
+    }
+    if (!only || only === 'rag') {
+      console.log('rag_ingestion: a 10,000-segment transcript …');
+      const figures = await benchRag(smoke ? 500 : 10_000);
+      const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (one run) on ${machine}.\n\n${table(figures)}`;
+      console.log(body);
+      if (!smoke) writeSection('rag', body);
     }
     if (!only || only === 'rate-limit') {
       console.log('rate limit: three processes sharing one provider limit …');
