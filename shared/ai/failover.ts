@@ -38,11 +38,13 @@ class Breaker {
 
 export function withFailover(primary: AiServices, secondary: AiServices, opts: FailoverOptions): AiServices {
   const text = new Breaker(opts);
+  const analysis = new Breaker(opts);
   const embeddings = new Breaker(opts);
   const transcription = new Breaker(opts);
   const images = new Breaker(opts);
   return {
     text: { ...primary.text, generate: (r, s) => text.run(() => primary.text.generate(r, s), () => secondary.text.generate({ ...r, model: undefined }, s)) },
+    analysis: { ...primary.analysis, generate: (r, s) => analysis.run(() => primary.analysis.generate(r, s), () => secondary.analysis.generate({ ...r, model: undefined }, s)) },
     embeddings: { ...primary.embeddings, embed: (r, s) => embeddings.run(() => primary.embeddings.embed(r, s), () => secondary.embeddings.embed({ ...r, model: undefined }, s)) },
     transcription: {
       ...primary.transcription,

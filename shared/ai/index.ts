@@ -65,7 +65,8 @@ function providerCapabilities(config: AppConfig, name: Exclude<ProviderName, 'lo
 }
 
 function localServices(): AiServices {
-  return { text: createLocalText(), embeddings: createLocalEmbedder(), transcription: createLocalTranscriber(), images: createLocalImages() };
+  const text = createLocalText();
+  return { text, analysis: text, embeddings: createLocalEmbedder(), transcription: createLocalTranscriber(), images: createLocalImages() };
 }
 
 // Failover after 3 transient failures in a row; the primary gets another chance after a minute.
@@ -87,7 +88,8 @@ function buildServices(config: AppConfig, db: Queryable, chosen: ProviderName, i
     throw new ConfigError(`Setting ${chosen === 'azure-openai' ? 'AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT are' : `${chosen.toUpperCase()}_API_KEY is`} missing: AI_PROVIDER=${chosen} needs it`);
   }
   const limiter = createPgLimiter(db);
-  // Capabilities the chosen provider lacks come from the other configured ones (not when it is the failover itself).
+  // Capabilities the chosen provider lacks come from the other configured ones (not when it is the failover itself);
+  // analysis prefers Anthropic whenever it is configured.
   const order = chosen === 'local' ? [] : [chosen, ...AUTO_ORDER.filter((n) => n !== chosen && n !== config.ai.failover && configured(config, n))];
   const bundles = order.map((name) => {
     const s = settingsOf(config, name);
@@ -101,5 +103,7 @@ function buildServices(config: AppConfig, db: Queryable, chosen: ProviderName, i
     return bundle ? bundle.limited[capability] : local[capability];
   };
   if (chosen !== 'local' && !bundles[0]?.own.text) throw new ConfigError(`Setting ${chosen === 'azure-openai' ? 'AZURE_OPENAI_TEXT_DEPLOYMENT' : 'AI model'} is missing: AI_PROVIDER=${chosen} needs a text model`);
-  return { text: pick('text'), embeddings: pick('embeddings'), transcription: pick('transcription'), images: pick('images') };
+  const text = pick('text');
+  const anthropic = bundles.find((b) => b.own.text?.provider === 'anthropic');
+  return { text, analysis: anthropic ? anthropic.limited.text : text, embeddings: pick('embeddings'), transcription: pick('transcription'), images: pick('images') };
 }

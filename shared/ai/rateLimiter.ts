@@ -100,13 +100,15 @@ async function limited<T>(opts: LimitOptions, provider: string, model: string, t
 /** Every capability of a provider behind the shared limiter. */
 export function limitServices(services: AiServices, opts: LimitOptions): AiServices {
   const { text, embeddings, transcription, images } = services;
+  const limitedText = (gen: typeof text): typeof text => ({
+    provider: gen.provider,
+    defaultModel: gen.defaultModel,
+    generate: (request, signal) =>
+      limited(opts, gen.provider, request.model ?? gen.defaultModel, estimateTokens(request.prompt), () => gen.generate(request, signal), (r) => r.usage.outputTokens),
+  });
   return {
-    text: {
-      provider: text.provider,
-      defaultModel: text.defaultModel,
-      generate: (request, signal) =>
-        limited(opts, text.provider, request.model ?? text.defaultModel, estimateTokens(request.prompt), () => text.generate(request, signal), (r) => r.usage.outputTokens),
-    },
+    text: limitedText(text),
+    analysis: limitedText(services.analysis),
     embeddings: {
       provider: embeddings.provider,
       defaultModel: embeddings.defaultModel,

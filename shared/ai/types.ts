@@ -114,6 +114,8 @@ export interface ImageGenerator {
 /** The capabilities a chunk may use. */
 export interface AiServices {
   text: TextGenerator;
+  /** Text generation for analysis (summaries, topics): Anthropic when configured, as the seed's RAG worker used Claude. */
+  analysis: TextGenerator;
   embeddings: Embedder;
   transcription: Transcriber;
   images: ImageGenerator;

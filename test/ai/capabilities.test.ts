@@ -126,6 +126,8 @@ describe('choosing providers per capability', () => {
     const gemini = createAi(parseConfig({ GEMINI_API_KEY: 'g', OPENAI_API_KEY: 'o' }), db);
     assert.deepEqual([gemini.text.provider, gemini.embeddings.provider, gemini.transcription.provider, gemini.images.provider], ['gemini', 'gemini', 'openai', 'gemini']);
     assert.equal(createAi(parseConfig({}), db).text.provider, 'local');
+    const claude = createAi(parseConfig({ GEMINI_API_KEY: 'g', ANTHROPIC_API_KEY: 'a' }), db);
+    assert.deepEqual([claude.text.provider, claude.analysis.provider], ['gemini', 'anthropic'], 'analysis prefers Claude when configured');
   });
 
   it('names the missing setting when a provider is forced without its key', () => {

@@ -14,7 +14,7 @@ import { applyMigrations } from '../../local/supabase/migrate';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startAiFake, type AiFake } from '../support/aiFake';
 
-const local = (): AiServices => ({ text: createLocalText(), embeddings: createLocalEmbedder(), transcription: createLocalTranscriber(), images: createLocalImages() });
+const local = (): AiServices => ({ text: createLocalText(), analysis: createLocalText(), embeddings: createLocalEmbedder(), transcription: createLocalTranscriber(), images: createLocalImages() });
 
 /** A text generator that fails as told and counts its calls. */
 function scripted(provider: string, outcomes: (Error | string)[]): TextGenerator & { calls: number } {

@@ -87,6 +87,33 @@ describe('rag_ingestion with the offline model', () => {
   });
 });
 
+describe('rag_ingestion with per-segment analysis on Anthropic', () => {
+  let fake: AiFake;
+  let app: JobsApp;
+  before(async () => {
+    fake = await startAiFake();
+    fake.delayMs = 60;
+    app = await startJobsApp({ name: 'rag_analysis', env: { ANTHROPIC_API_KEY: 'ant', ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_RPM: '100000', RAG_CLAUDE_CONCURRENCY: '3', WORKER_CONCURRENCY: '8' } });
+  });
+  after(async () => {
+    await app?.stop();
+    await fake?.close();
+  });
+
+  it('analyses every segment through Claude, at most RAG_CLAUDE_CONCURRENCY at once, and stores it beside the chunks', async () => {
+    const user = await app.createUser(100);
+    const res = await app.api<{ id: string; creditsCharged: number }>('POST', '/api/jobs', user, { kind: 'rag_ingestion', input: { documentId: 'a', segments: transcript(40, 2, 'x'), analyze: true } });
+    assert.equal(res.body.creditsCharged, 2, 'analysis doubles the price');
+    const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job.error));
+    assert.equal((job.result as { analyzedSegments: number }).analyzedSegments, 40);
+    assert.equal(fake.requests.filter((r) => r.provider === 'anthropic').length, 40);
+    assert.ok(fake.maxInFlight <= 3, `at most 3 analyses at once (saw ${fake.maxInFlight})`);
+    const results = await app.api<{ items: { analysis: { summary: string; topics: string[] } }[] }>('GET', `/api/jobs/${res.body.id}/results?limit=1`, user);
+    assert.match(results.body.items[0]!.analysis.summary, /fake json summary|fake anthropic answer/);
+  });
+});
+
 describe('rag_ingestion against a provider with smaller caps', () => {
   let fake: AiFake;
   let app: JobsApp;

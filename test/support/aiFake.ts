@@ -53,6 +53,8 @@ export interface AiFake {
   prompts: string[];
   rules: FakeRule[];
   delayMs: number;
+  /** The most requests that were being answered at the same moment. */
+  maxInFlight: number;
   calls(match: RegExp): number;
   close(): Promise<void>;
 }
@@ -189,7 +191,8 @@ function success(provider: FakeProvider, model: string, prompt: string, blocked:
 export async function startAiFake(): Promise<AiFake> {
   const requests: FakeRequest[] = [];
   const prompts: string[] = [];
-  const state = { rules: [] as FakeRule[], delayMs: 0 };
+  const state = { rules: [] as FakeRule[], delayMs: 0, maxInFlight: 0 };
+  let inFlight = 0;
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
   };
@@ -226,7 +229,10 @@ export async function startAiFake(): Promise<AiFake> {
         const rule = state.rules.find((r) => r.match.test(prompt) && (r.times === undefined || r.times > 0));
         if (rule?.times !== undefined) rule.times--;
         const delay = rule?.delayMs ?? state.delayMs;
+        inFlight++;
+        state.maxInFlight = Math.max(state.maxInFlight, inFlight);
         if (delay) await new Promise((r) => setTimeout(r, delay));
+        inFlight--;
         if (res.destroyed) return;
         if (rule?.status) return send(res, rule.status, errorBody(target.provider, rule.status, rule.message ?? `fake error ${rule.status}`, rule.retryAfter), rule.retryAfter !== undefined ? { 'retry-after': String(rule.retryAfter) } : {});
         if (rule?.malformed) return send(res, 200, '{"this is": not json');

@@ -65,7 +65,7 @@ async function analyzeChunk(ctx: ChunkContext, chunk: ChunkRecord): Promise<Chun
   const worker = async (): Promise<void> => {
     while (next < rows.length) {
       const row = rows[next++]!;
-      const answer = await ctx.ai.text.generate({
+      const answer = await ctx.ai.analysis.generate({
         prompt: `Summarise this transcript segment in one or two sentences and list its topics. Answer with JSON only, matching this JSON Schema:\n${JSON.stringify(schemaJson)}\n\nSegment:\n${row.text}`,
         temperature: 0,
         responseSchema: schemaJson,
