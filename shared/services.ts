@@ -8,12 +8,20 @@ import type { AiServices } from './ai/types';
 import { getConfig, requireDatabaseUrl, type AppConfig } from './config';
 import { getPool } from './db';
 import { createEngineActivities, type EngineActivities } from './engine/activities';
+import { createBlobStore, type ObjectStore } from './storage/blobStore';
 
 // K: chunk calls per stageRunner generation. Each call adds ~2 history events plus episode markers; 400 keeps a
 // generation near 1,600 events, well under the 5,000-event bound and cheap to replay.
 const CHUNKS_PER_GENERATION = 400;
 
 let engine: EngineActivities | undefined;
+let files: ObjectStore | undefined;
+
+export function objectStore(): ObjectStore {
+  const { storage, files: settings } = getConfig();
+  files ??= createBlobStore({ connectionString: storage && 'connectionString' in storage ? storage.connectionString : undefined, container: settings.container, urlLifetimeMs: settings.urlLifetimeMs });
+  return files;
+}
 let ai: AiServices | undefined;
 
 export function config(): AppConfig {
@@ -36,6 +44,7 @@ export function engineActivities(): EngineActivities {
       db: db(),
       ai: aiServices,
       aiCache: getConfig().ai.cache,
+      files: objectStore,
       limits: { maxInFlight: settings.chunkConcurrency, perGeneration: CHUNKS_PER_GENERATION, maxAttempts: settings.chunkMaxAttempts },
       chunkTimeBudgetMs: settings.chunkTimeBudgetMs,
       workerConcurrency: settings.workerConcurrency,

@@ -16,7 +16,15 @@ export interface GeminiOptions {
   timeoutMs?: number;
 }
 
-const BLOCKED: readonly string[] = [FinishReason.SAFETY, FinishReason.PROHIBITED_CONTENT, FinishReason.BLOCKLIST, FinishReason.SPII, FinishReason.RECITATION];
+const BLOCKED: readonly string[] = [
+  FinishReason.SAFETY,
+  FinishReason.PROHIBITED_CONTENT,
+  FinishReason.BLOCKLIST,
+  FinishReason.SPII,
+  FinishReason.RECITATION,
+  FinishReason.IMAGE_SAFETY,
+  FinishReason.IMAGE_PROHIBITED_CONTENT,
+];
 
 /**
  * Gemini states its back-off in the error body (google.rpc.RetryInfo `retryDelay: "12s"`), which the SDK passes on

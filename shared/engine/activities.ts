@@ -23,11 +23,14 @@ import type {
   RunChunkResult,
   StartJobResult,
 } from '../orchestration/contracts';
+import type { ObjectStore } from '../storage/blobStore';
 import { writeStagePlan } from './planWriter';
 
 export interface EngineDeps {
   db: Pool;
   ai: () => AiServices;
+  /** Object storage for files jobs produce; created on first use. */
+  files?: () => ObjectStore;
   /** Deterministic AI answers cached per job, across jobs, or not at all (AI_CACHE). */
   aiCache?: 'job' | 'global' | 'off';
   limits: EngineLimits;
@@ -157,6 +160,10 @@ export function createEngineActivities(deps: EngineDeps) {
           job: record(job),
           deadline: now() + deps.chunkTimeBudgetMs,
           concurrency: deps.workerConcurrency,
+          files: () => {
+            if (!deps.files) throw new NonRetriableError('no object storage is configured for job files');
+            return deps.files();
+          },
           lastAttempt: job.failures + 1 >= input.maxAttempts,
           completeItems: async (items) => {
             await db.query('select longhaul.complete_items($1, $2::jsonb, $3)', [input.jobId, JSON.stringify(items), input.stageName]);

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { AiServices } from '../ai/types';
 import type { Queryable } from '../db';
 import type { Logger } from '../log';
+import type { ObjectStore } from '../storage/blobStore';
 
 /** A job as the engine sees it. */
 export interface JobRecord {
@@ -83,6 +84,8 @@ export interface ChunkContext {
   concurrency: number;
   /** Whether this is the chunk's last allowed try: a transient error now fails the work instead of retrying. */
   lastAttempt: boolean;
+  /** Object storage for files the job produces (blob container; URLs are read-only SAS links). */
+  files(): ObjectStore;
   /** Stores item results and counts them once (idempotent). */
   completeItems(items: ItemResult[]): Promise<void>;
   addUsage(usage: Usage): Promise<void>;

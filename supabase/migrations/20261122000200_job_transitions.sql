@@ -416,6 +416,7 @@ set search_path = ''
 as $$
 declare
   v_job public.jobs := longhaul.get_job(p_job);
+  v_refund bigint := 0;
 begin
   if v_job.attempt <> p_attempt or v_job.status <> 'running' then
     if v_job.status = 'completed' and v_job.attempt = p_attempt then
@@ -426,11 +427,16 @@ begin
   perform longhaul.write_progress(p_job, null, null, true);
   update public.jobs set status = 'completed', result = p_result, error = null, finished_at = now(), updated_at = now()
   where id = p_job returning * into v_job;
-  perform longhaul.log_event(v_job, 'running', p_actor);
+  -- A job can complete with some work not done (e.g. images blocked by a safety filter): those units come back.
+  if exists (select 1 from longhaul.job_runs r where r.job_id = p_job and r.units_done < r.units_total) then
+    v_refund := longhaul.refund(v_job, 'job completed: units that could not be produced refunded');
+    select * into v_job from public.jobs where id = p_job;
+  end if;
+  perform longhaul.log_event(v_job, 'running', p_actor, case when v_refund > 0 then jsonb_build_object('refunded', v_refund) end);
   return v_job;
 end
 $$;
-comment on function longhaul.complete_job is 'running -> completed with the result summary (idempotent for the same attempt).';
+comment on function longhaul.complete_job is 'running -> completed with the result summary (idempotent for the same attempt); units that were not produced are refunded.';
 
 create function longhaul.fail_job(p_job uuid, p_attempt integer, p_error jsonb, p_actor text)
 returns public.jobs

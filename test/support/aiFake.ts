@@ -98,7 +98,7 @@ function multipart(raw: Buffer, contentType: string): { fields: Record<string, s
 }
 
 // 1×1 PNG, the smallest valid image an image API could return.
-const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+export const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
 
 function operationSuccess(provider: FakeProvider, operation: FakeOperation, model: string, inputs: string[], fields: Record<string, string>): unknown {
   if (operation === 'embed') {
@@ -237,6 +237,7 @@ export async function startAiFake(): Promise<AiFake> {
         if (rule?.status) return send(res, rule.status, errorBody(target.provider, rule.status, rule.message ?? `fake error ${rule.status}`, rule.retryAfter), rule.retryAfter !== undefined ? { 'retry-after': String(rule.retryAfter) } : {});
         if (rule?.malformed) return send(res, 200, '{"this is": not json');
         const geminiImage = target.provider === 'gemini' && target.operation === 'text' && JSON.stringify(body.generationConfig ?? {}).includes('IMAGE');
+        if (geminiImage && rule?.blocked) return send(res, 200, { candidates: [{ index: 0, content: { role: 'model', parts: [] }, finishReason: 'IMAGE_SAFETY' }], modelVersion: model });
         if (geminiImage) {
           return send(res, 200, { candidates: [{ index: 0, content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: TINY_PNG } }] }, finishReason: 'STOP' }], modelVersion: model });
         }
