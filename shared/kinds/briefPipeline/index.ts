@@ -5,6 +5,7 @@
  * validates it and re-asks (at most twice) when it does not fit. `image_processing` turns its prompts into images.
  */
 import { z } from 'zod';
+import { parseModelJson } from '../../ai/json';
 import type { Queryable } from '../../db';
 import type { ChunkContext, ChunkOutcome, ChunkRecord, JobKind, JobRecord, Usage } from '../types';
 import { briefSchema, MEDIA_STEPS, STEP_SCHEMAS, stepPrompt, type BriefInput, type StepType } from './steps';
@@ -12,11 +13,6 @@ import { briefSchema, MEDIA_STEPS, STEP_SCHEMAS, stepPrompt, type BriefInput, ty
 // One answer and at most two re-asks: a model that cannot produce the shape in three tries will not in ten.
 const MAX_TRIES = 3;
 
-/** Parses a model's answer as JSON, tolerating a Markdown code fence around it. */
-export function parseModelJson(text: string): unknown {
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text);
-  return JSON.parse((fenced?.[1] ?? text).trim());
-}
 
 function complaintOf(error: unknown): string {
   if (error instanceof z.ZodError) {

@@ -9,7 +9,7 @@ import { getConfig } from '../../config';
 import type { Queryable } from '../../db';
 import { ValidationError } from '../../errors';
 import type { ChunkContext, ChunkOutcome, ChunkRecord, JobKind, JobRecord, PlannedChunk } from '../types';
-import { parseModelJson } from '../briefPipeline';
+import { parseModelJson } from '../../ai/json';
 import { chunkSegments, embeddingBatches } from './chunking';
 
 const segmentSchema = z.object({
