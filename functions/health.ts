@@ -4,8 +4,9 @@ import * as df from 'durable-functions';
 import { getConfig } from '../shared/config';
 import { getPool } from '../shared/db';
 import { CheckSkipped, runHealthChecks } from '../shared/health';
+import { aiServices } from '../shared/services';
 
-/** GET /api/health — database, storage queue and Durable backend reachability; 503 names the failing check. */
+/** GET /api/health — database, storage queue and Durable backend reachability, AI provider configuration; 503 names the failing check. */
 export async function health(_request: HttpRequest, client: df.DurableClient, _context: InvocationContext): Promise<HttpResponseInit> {
   const config = getConfig();
   const report = await runHealthChecks({
@@ -23,6 +24,11 @@ export async function health(_request: HttpRequest, client: df.DurableClient, _c
     durable: async () => {
       // Listing instances created from now on is cheap and proves the task hub answers.
       await client.getStatusBy({ createdTimeFrom: new Date() });
+    },
+    ai: async () => {
+      // Configuration only (no provider call, which would cost money and rate-limit budget on every probe).
+      const ai = aiServices();
+      return (['text', 'embeddings', 'transcription', 'images'] as const).map((c) => `${c}: ${ai[c].provider} (${ai[c].defaultModel})`).join(', ');
     },
   });
   return { status: report.status === 'healthy' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };

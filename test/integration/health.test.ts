@@ -53,4 +53,14 @@ describe('GET /api/health on the real app', () => {
     assert.equal(body.checks.queue?.status, 'failed');
     assert.equal(body.checks.database?.status, 'ok');
   });
+
+  it('answers 503 naming the missing setting when the configured AI provider has no key', async () => {
+    const host = await startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString(), env: { AI_PROVIDER: 'gemini' } });
+    hosts.push(host);
+    const res = await fetch(`${host.url}/api/health`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { checks: Record<string, { status: string; detail?: string }> };
+    assert.equal(body.checks.ai?.status, 'failed');
+    assert.match(body.checks.ai?.detail ?? '', /GEMINI_API_KEY is missing/);
+  });
 });

@@ -82,7 +82,8 @@ describe('npm start', () => {
     assert.equal(health.status, 200);
     const report = (await health.json()) as { status: string; checks: Record<string, { status: string }> };
     assert.equal(report.status, 'healthy');
-    assert.deepEqual(Object.fromEntries(Object.entries(report.checks).map(([k, v]) => [k, v.status])), { database: 'ok', queue: 'ok', durable: 'ok' });
+    assert.deepEqual(Object.fromEntries(Object.entries(report.checks).map(([k, v]) => [k, v.status])), { database: 'ok', queue: 'ok', durable: 'ok', ai: 'ok' });
+    assert.match(String((report.checks.ai as { detail?: string }).detail), /^text: local \(longhaul-local-1\), embeddings: local/, 'the offline model when no key is set');
 
     const api = new DurableApi(String(local.baseUrl), String(local.adminKey));
     const list = await fetch(api.url('instances/'));
