@@ -40,7 +40,8 @@ async function main(): Promise<number> {
 
   const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
     stdio: 'inherit',
-    env: { ...process.env, LONGHAUL_TEST_PG_URL: postgres.url, LONGHAUL_TEST_STORAGE: azurite.connectionString },
+    // LONGHAUL_DEPS_CHECKED: `npm start` inside a test must not reinstall node_modules under the other tests.
+    env: { ...process.env, LONGHAUL_TEST_PG_URL: postgres.url, LONGHAUL_TEST_STORAGE: azurite.connectionString, LONGHAUL_DEPS_CHECKED: '1' },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
