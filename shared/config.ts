@@ -66,6 +66,8 @@ const schema = z.object({
   RAG_EMBEDDING_BATCH: positiveInt(2048),
   RAG_ENABLE_CLAUDE_ANALYSIS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   RAG_CLAUDE_CONCURRENCY: positiveInt(3),
+  MAX_FILE_SIZE_MB: positiveInt(500),
+  RECORDING_SEGMENT_SECONDS: positiveInt(600),
   IMAGE_CONTAINER: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a blob container name (3-63 lowercase letters, digits, dashes)').default('longhaul-images'),
   IMAGE_URL_TTL_HOURS: positiveInt(168),
   AI_CACHE: z.enum(['job', 'global', 'off']).default('job'),
@@ -111,6 +113,7 @@ export interface AppConfig {
     failover?: 'local' | 'gemini' | 'openai' | 'azure-openai' | 'anthropic';
   };
   files: { container: string; urlLifetimeMs: number };
+  recordings: { maxBytes: number; segmentSec: number };
   rag: { charLimit: number; batchLimit: number; analysis: boolean; analysisConcurrency: number };
   engine: {
     workerConcurrency: number;
@@ -189,6 +192,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       cache: v.AI_CACHE,
       failover: v.AI_FAILOVER_PROVIDER,
     },
+    recordings: { maxBytes: v.MAX_FILE_SIZE_MB * 1024 * 1024, segmentSec: v.RECORDING_SEGMENT_SECONDS },
     files: { container: v.IMAGE_CONTAINER, urlLifetimeMs: v.IMAGE_URL_TTL_HOURS * 3_600_000 },
     rag: { charLimit: v.RAG_EMBEDDING_CHAR_LIMIT, batchLimit: v.RAG_EMBEDDING_BATCH, analysis: v.RAG_ENABLE_CLAUDE_ANALYSIS, analysisConcurrency: v.RAG_CLAUDE_CONCURRENCY },
     engine: {

@@ -3,9 +3,10 @@ import type { JobKind } from './types';
 import { briefPipelineKind } from './briefPipeline';
 import { imageGenerationKind } from './imageGeneration';
 import { ragIngestionKind } from './ragIngestion';
+import { recordingAnalysisKind } from './recordingAnalysis';
 import { workflowKind } from './workflow';
 
-const kinds = new Map<string, JobKind<unknown>>([workflowKind, briefPipelineKind, ragIngestionKind, imageGenerationKind].map((kind) => [kind.name, kind as JobKind<unknown>]));
+const kinds = new Map<string, JobKind<unknown>>([workflowKind, briefPipelineKind, ragIngestionKind, imageGenerationKind, recordingAnalysisKind].map((kind) => [kind.name, kind as JobKind<unknown>]));
 
 export function findKind(name: string): JobKind<unknown> | undefined {
   return kinds.get(name);

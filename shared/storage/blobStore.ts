@@ -15,6 +15,10 @@ export interface StoredObject {
 export interface ObjectStore {
   /** Writes (or overwrites: names are deterministic, so a re-run writes the same object) and returns a fetchable URL. */
   put(name: string, data: Buffer, contentType: string): Promise<StoredObject>;
+  /** Uploads a file from disk as a stream (large intermediates: it never sits in memory). */
+  putFile(name: string, path: string, contentType: string): Promise<void>;
+  /** Reads an object back (callers keep objects small enough, e.g. ≤ 25 MB audio segments). */
+  get(name: string): Promise<Buffer>;
 }
 
 export interface BlobStoreOptions {
@@ -47,6 +51,12 @@ export function createBlobStore(opts: BlobStoreOptions): ObjectStore {
       await blob.uploadData(data, { blobHTTPHeaders: { blobContentType: contentType } });
       const url = await blob.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + opts.urlLifetimeMs) });
       return { url, contentType, bytes: data.length };
+    },
+    async putFile(name, path, contentType) {
+      await (await ready()).getBlockBlobClient(name).uploadFile(path, { blobHTTPHeaders: { blobContentType: contentType } });
+    },
+    async get(name) {
+      return (await ready()).getBlockBlobClient(name).downloadToBuffer();
     },
   };
 }
