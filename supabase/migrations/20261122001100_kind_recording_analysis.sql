@@ -8,8 +8,8 @@ immutable
 set search_path = ''
 as $$
 begin
-  if coalesce(p_input ->> 'url', '') !~ '^https?://' then
-    raise exception using errcode = 'LH400', message = 'input.url: must be an http(s) URL';
+  if coalesce(p_input ->> 'url', '') !~ '^(https?|storage)://' then
+    raise exception using errcode = 'LH400', message = 'input.url: must be an http(s) URL or storage://bucket/path';
   end if;
   return 1;
 end

@@ -21,6 +21,7 @@ describe('recording_analysis', () => {
   let files: Server;
   let base: string;
   const dir = mkdtempSync(join(tmpdir(), 'longhaul-rec-test-'));
+  const signRequests: { auth: string; apikey: string }[] = [];
   before(async () => {
     // 25 s at 440 Hz then 15 s at 880 Hz: 40 s of audio, four 10 s segments.
     execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=25', '-f', 'lavfi', '-i', 'sine=frequency=880:duration=15', '-filter_complex', '[0][1]concat=n=2:v=0:a=1', '-ar', '16000', '-ac', '1', '-y', join(dir, 'talk.wav')]);
@@ -28,7 +29,20 @@ describe('recording_analysis', () => {
     execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=220:duration=100', '-ar', '16000', '-ac', '1', '-y', join(dir, 'long.wav')]);
     writeFileSync(join(dir, 'notes.txt'), 'this is not audio at all\n'.repeat(100));
     files = createServer((req, res) => {
-      const name = (req.url ?? '/').slice(1);
+      const url = new URL(req.url ?? '/', 'http://x');
+      // Supabase Storage, as supabase-js calls it: sign with the service role, then download with the token.
+      const sign = /^\/storage\/v1\/object\/sign\/([^/]+)\/(.+)$/.exec(url.pathname);
+      if (sign && req.method === 'POST') {
+        signRequests.push({ auth: req.headers.authorization ?? '', apikey: String(req.headers.apikey ?? '') });
+        if (sign[2] !== 'meetings/talk.wav') return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: '404', error: 'not_found', message: 'Object not found' }));
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ signedURL: `/object/sign/${sign[1]}/${sign[2]}?token=signed-token` }));
+      }
+      if (sign && req.method === 'GET') {
+        if (url.searchParams.get('token') !== 'signed-token') return void res.writeHead(403).end();
+        res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(statSync(join(dir, 'talk.wav')).size) });
+        return void createReadStream(join(dir, 'talk.wav')).pipe(res);
+      }
+      const name = url.pathname.slice(1);
       if (!['talk.wav', 'long.wav', 'notes.txt'].includes(name)) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(statSync(join(dir, name)).size) });
       createReadStream(join(dir, name)).pipe(res);
@@ -36,7 +50,7 @@ describe('recording_analysis', () => {
     await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     fake = await startAiFake();
-    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2' } });
+    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', SUPABASE_URL: base, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
   });
   after(async () => {
     await app?.stop();
@@ -65,6 +79,20 @@ describe('recording_analysis', () => {
     assert.match(result.analysis.summary, /fake json summary/);
     assert.deepEqual(job.progress, { done: 4, total: 4, percent: 100, stage: 'analyze', message: null });
     assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-10']);
+  });
+
+  it('reads storage://bucket/path from Supabase Storage through a signed URL, and names a missing object', async () => {
+    const user = await app.createUser(100);
+    const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: 'storage://recordings/meetings/talk.wav', analyze: false } });
+    assert.equal(res.status, 202);
+    const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job.error));
+    assert.equal((job.result as { durationSec: number }).durationSec, 40);
+    assert.equal(signRequests[0]?.auth, 'Bearer service-role-key', 'signed with the service role');
+    const missing = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: 'storage://recordings/nope.mp3' } });
+    const failed = await app.waitForStatus(missing.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(failed.status, 'failed');
+    assert.match(JSON.stringify(failed.error), /could not be found in Supabase Storage/);
   });
 
   it('stops a download over MAX_FILE_SIZE_MB as soon as the size is known, with a refund', async () => {

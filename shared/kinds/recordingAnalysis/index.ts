@@ -14,10 +14,11 @@ import type { Queryable } from '../../db';
 import { NonRetriableError } from '../../errors';
 import { downloadToFile } from '../../media/download';
 import { probe, splitAudio } from '../../media/ffmpeg';
+import { resolveRecordingUrl, STORAGE_URL } from '../../media/source';
 import type { ChunkContext, ChunkOutcome, ChunkRecord, JobKind, JobRecord } from '../types';
 
 export const recordingInputSchema = z.object({
-  url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(s) URL'),
+  url: z.string().refine((u) => /^https?:\/\/\S+$/.test(u) || STORAGE_URL.test(u), 'an http(s) URL or storage://bucket/path'),
   language: z.string().regex(/^[a-z]{2}$/, 'an ISO-639-1 code such as en').optional(),
   analyze: z.boolean().default(true),
 });
@@ -41,7 +42,7 @@ async function prepare(ctx: ChunkContext): Promise<ChunkOutcome> {
   const dir = await mkdtemp(join(tmpdir(), 'longhaul-rec-'));
   try {
     const file = join(dir, 'recording');
-    await downloadToFile(input.url, file, maxBytes);
+    await downloadToFile(await resolveRecordingUrl(input.url), file, maxBytes);
     const media = await probe(file);
     if (!media) throw new NonRetriableError('the file is not an audio or video recording ffmpeg can read');
     const pieces = await splitAudio(file, dir, segmentSec);
