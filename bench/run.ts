@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs the benchmarks on this machine and writes their figures into docs/BENCHMARKS.md (between
  * the markers of each section) with the command and machine notes. Not part of `npm test`.
- *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|rag|rate-limit] [--smoke]
+ *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|rag|recording|rate-limit] [--smoke]
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { repoRoot } from '../test/support/hostProcess';
 import { benchJobs, benchRag } from './jobs';
 import { benchLocalHost, benchStartup, type Figure } from './localHost';
 import { benchRateLimit } from './rateLimit';
+import { benchRecording } from './recording';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -106,6 +107,13 @@ async function main(): Promise<void> {
       const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (one run) on ${machine}.\n\n${table(figures)}`;
       console.log(body);
       if (!smoke) writeSection('rag', body);
+    }
+    if (!only || only === 'recording') {
+      console.log('recording_analysis: a 3-hour recording …');
+      const figures = await benchRecording(smoke ? 120 : 3 * 3600);
+      const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (one run) on ${machine}.\n\n${table(figures)}`;
+      console.log(body);
+      if (!smoke) writeSection('recording', body);
     }
     if (!only || only === 'rate-limit') {
       console.log('rate limit: three processes sharing one provider limit …');
