@@ -147,6 +147,11 @@ export function createEngineActivities(deps: EngineDeps) {
     const stop = job.cancel_requested_at !== null;
     if (job.chunk_status === 'done') return { status: 'done', stop };
     if (job.chunk_status === null) throw new NonRetriableError(`chunk ${input.stage}/${input.index} of job ${input.jobId} does not exist`);
+    if (stop) {
+      // Scheduled in the same round as the cancel request but not started: its work is what the cancel refunds.
+      await releaseChunk(input, 'pending', {});
+      return { status: 'partial', stop };
+    }
     const kind = kindOf(job.kind);
     const cache = deps.aiCache ?? 'job';
     const ai = cache === 'off' ? deps.ai() : withCache(deps.ai(), db, cache === 'global' ? 'global' : input.jobId);

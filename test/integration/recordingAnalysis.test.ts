@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath } from '../../shared/media/ffmpeg';
 import { startJobsApp, type JobsApp } from '../support/jobsApp';
+import { eventually } from '../support/hostProcess';
 import { startAiFake, type AiFake } from '../support/aiFake';
+import { segmentUnits } from '../../shared/kinds/recordingAnalysis';
 
 describe('recording_analysis', () => {
   let fake: AiFake;
@@ -50,7 +52,7 @@ describe('recording_analysis', () => {
     await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     fake = await startAiFake();
-    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', SUPABASE_URL: base, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
+    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', JOB_CHUNK_CONCURRENCY: '2', SUPABASE_URL: base, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
   });
   after(async () => {
     await app?.stop();
@@ -111,5 +113,27 @@ describe('recording_analysis', () => {
     assert.equal(job.status, 'failed');
     assert.match(JSON.stringify(job.error), /not an audio or video recording/);
     assert.equal(Number(job.credits_refunded), 10);
+  });
+
+  it('cancel stops the segments not yet started and refunds their tenths of the price', async () => {
+    const user = await app.createUser(100);
+    fake.delayMs = 1500;
+    try {
+      const before = fake.requests.filter((r) => r.operation === 'transcribe').length;
+      const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: `${base}/talk.wav`, analyze: false } });
+      // Two segments at a time (JOB_CHUNK_CONCURRENCY=2): cancel while the first two are being transcribed.
+      await eventually(async () => (fake.requests.filter((r) => r.operation === 'transcribe').length > before ? true : undefined), 30_000, 'a segment in transcription');
+      assert.equal((await app.api('POST', `/api/jobs/${res.body.id}/cancel`, user)).status, 202);
+      const job = await app.waitForStatus(res.body.id, ['completed', 'failed', 'cancelled'], 60_000);
+      assert.equal(job.status, 'cancelled');
+      const sent = fake.requests.filter((r) => r.operation === 'transcribe').length - before;
+      assert.ok(sent < 4, `only the segments already started were transcribed (${sent} of 4)`);
+      const { rows } = await app.pool.query<{ seq: number }>("select seq::int as seq from longhaul.job_items where job_id = $1 and status = 'done'", [res.body.id]);
+      const kept = rows.reduce((sum, r) => sum + segmentUnits(r.seq, 4), 0);
+      assert.ok(rows.length >= 1 && rows.length < 4, `${rows.length} segments done`);
+      assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-10', `refund:1:${10 - kept}`]);
+    } finally {
+      fake.delayMs = 0;
+    }
   });
 });

@@ -31,6 +31,15 @@ interface PreparedSegment {
   endSec: number;
 }
 
+// A recording is sold as ten tenths (10 credits, longhaul.units_recording_analysis): its segments carry them between
+// them, so a cancel or failure part-way refunds the tenths of the segments that never ran.
+export const RECORDING_UNITS = 10;
+
+/** Billable tenths carried by segment `index` of `count`: cumulative shares rounded down, summing to RECORDING_UNITS. */
+export function segmentUnits(index: number, count: number): number {
+  return Math.floor((RECORDING_UNITS * (index + 1)) / count) - Math.floor((RECORDING_UNITS * index) / count);
+}
+
 // Map step of the analysis: transcript pieces of at most this many characters (~6,000 tokens) per call.
 const MAP_CHARS = 24_000;
 const analysisSchema = z.object({ summary: z.string(), keyPoints: z.array(z.string()), actionItems: z.array(z.string()) });
@@ -52,7 +61,7 @@ async function prepare(ctx: ChunkContext): Promise<ChunkOutcome> {
       await ctx.files().putFile(blob, piece.file, 'audio/mpeg');
       segments.push({ index, blob, startSec: piece.startSec, endSec: piece.endSec });
     }
-    return { status: 'done', output: { durationSec: media.durationSec, hasVideo: media.hasVideo, segments }, units: 1 };
+    return { status: 'done', output: { durationSec: media.durationSec, hasVideo: media.hasVideo, segments } };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -95,7 +104,7 @@ async function analyse(ctx: ChunkContext): Promise<ChunkOutcome> {
 export const recordingAnalysisKind: JobKind<RecordingInput> = {
   name: 'recording_analysis',
   schema: recordingInputSchema as unknown as z.ZodType<RecordingInput>,
-  units: () => 1,
+  units: () => RECORDING_UNITS,
   async planStage(ctx, _job, input) {
     if (ctx.stage === 0) return { name: 'prepare', chunks: [{ input: {} }], progressItems: 0 };
     if (ctx.stage === 1) {
@@ -104,7 +113,7 @@ export const recordingAnalysisKind: JobKind<RecordingInput> = {
       return {
         name: 'transcribe',
         chunks: segments.map((s) => ({ input: { ...s, language: input.language } })),
-        items: segments.map((s) => ({ key: `segment-${s.index}`, seq: s.index })),
+        items: segments.map((s) => ({ key: `segment-${s.index}`, seq: s.index, units: segmentUnits(s.index, segments.length) })),
       };
     }
     if (ctx.stage === 2 && input.analyze) return { name: 'analyze', chunks: [{ input: {} }], progressItems: 0 };
