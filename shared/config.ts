@@ -70,6 +70,7 @@ const schema = z.object({
   RECORDING_SEGMENT_SECONDS: positiveInt(600),
   IMAGE_CONTAINER: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a blob container name (3-63 lowercase letters, digits, dashes)').default('longhaul-images'),
   IMAGE_URL_TTL_HOURS: positiveInt(168),
+  IMAGE_STORAGE: z.enum(['blob', 'supabase']).default('blob'),
   AI_CACHE: z.enum(['job', 'global', 'off']).default('job'),
   AI_FAILOVER_PROVIDER: z.enum(['local', 'gemini', 'openai', 'azure-openai', 'anthropic']).optional(),
   WORKER_CONCURRENCY: positiveInt(8),
@@ -112,7 +113,7 @@ export interface AppConfig {
     cache: 'job' | 'global' | 'off';
     failover?: 'local' | 'gemini' | 'openai' | 'azure-openai' | 'anthropic';
   };
-  files: { container: string; urlLifetimeMs: number };
+  files: { container: string; urlLifetimeMs: number; outputs: 'blob' | 'supabase' };
   recordings: { maxBytes: number; segmentSec: number };
   rag: { charLimit: number; batchLimit: number; analysis: boolean; analysisConcurrency: number };
   engine: {
@@ -193,7 +194,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       failover: v.AI_FAILOVER_PROVIDER,
     },
     recordings: { maxBytes: v.MAX_FILE_SIZE_MB * 1024 * 1024, segmentSec: v.RECORDING_SEGMENT_SECONDS },
-    files: { container: v.IMAGE_CONTAINER, urlLifetimeMs: v.IMAGE_URL_TTL_HOURS * 3_600_000 },
+    files: { container: v.IMAGE_CONTAINER, urlLifetimeMs: v.IMAGE_URL_TTL_HOURS * 3_600_000, outputs: v.IMAGE_STORAGE },
     rag: { charLimit: v.RAG_EMBEDDING_CHAR_LIMIT, batchLimit: v.RAG_EMBEDDING_BATCH, analysis: v.RAG_ENABLE_CLAUDE_ANALYSIS, analysisConcurrency: v.RAG_CLAUDE_CONCURRENCY },
     engine: {
       workerConcurrency: v.WORKER_CONCURRENCY,

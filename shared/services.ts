@@ -9,6 +9,7 @@ import { getConfig, requireDatabaseUrl, type AppConfig } from './config';
 import { getPool } from './db';
 import { createEngineActivities, type EngineActivities } from './engine/activities';
 import { createBlobStore, type ObjectStore } from './storage/blobStore';
+import { createSupabaseStore } from './storage/supabaseStore';
 
 // K: chunk calls per stageRunner generation. Each call adds ~2 history events plus episode markers; 400 keeps a
 // generation near 1,600 events, well under the 5,000-event bound and cheap to replay.
@@ -16,11 +17,28 @@ const CHUNKS_PER_GENERATION = 400;
 
 let engine: EngineActivities | undefined;
 let files: ObjectStore | undefined;
+let outputs: ObjectStore | undefined;
 
-export function objectStore(): ObjectStore {
+// Intermediate files (recording segments) live in the Function App's own storage account whatever IMAGE_STORAGE says:
+// every instance can read them, and they never leave the platform.
+const WORK_CONTAINER = 'longhaul-work';
+
+function blobStore(container: string): ObjectStore {
   const { storage, files: settings } = getConfig();
-  files ??= createBlobStore({ connectionString: storage && 'connectionString' in storage ? storage.connectionString : undefined, container: settings.container, urlLifetimeMs: settings.urlLifetimeMs });
+  return createBlobStore({ connectionString: storage && 'connectionString' in storage ? storage.connectionString : undefined, container, urlLifetimeMs: settings.urlLifetimeMs });
+}
+
+/** Work files shared between a job's stages (blob storage). */
+export function objectStore(): ObjectStore {
+  files ??= blobStore(WORK_CONTAINER);
   return files;
+}
+
+/** Files handed to the app (generated images): the IMAGE_CONTAINER blob container, or that Supabase Storage bucket. */
+export function outputStore(): ObjectStore {
+  const settings = getConfig().files;
+  outputs ??= settings.outputs === 'supabase' ? createSupabaseStore({ bucket: settings.container, urlLifetimeMs: settings.urlLifetimeMs }) : blobStore(settings.container);
+  return outputs;
 }
 let ai: AiServices | undefined;
 
@@ -45,6 +63,7 @@ export function engineActivities(): EngineActivities {
       ai: aiServices,
       aiCache: getConfig().ai.cache,
       files: objectStore,
+      outputs: outputStore,
       limits: { maxInFlight: settings.chunkConcurrency, perGeneration: CHUNKS_PER_GENERATION, maxAttempts: settings.chunkMaxAttempts },
       chunkTimeBudgetMs: settings.chunkTimeBudgetMs,
       workerConcurrency: settings.workerConcurrency,

@@ -31,6 +31,8 @@ export interface EngineDeps {
   ai: () => AiServices;
   /** Object storage for files jobs produce; created on first use. */
   files?: () => ObjectStore;
+  /** Object storage for files handed to the app (blob or Supabase Storage); created on first use. */
+  outputs?: () => ObjectStore;
   /** Deterministic AI answers cached per job, across jobs, or not at all (AI_CACHE). */
   aiCache?: 'job' | 'global' | 'off';
   limits: EngineLimits;
@@ -168,6 +170,10 @@ export function createEngineActivities(deps: EngineDeps) {
           files: () => {
             if (!deps.files) throw new NonRetriableError('no object storage is configured for job files');
             return deps.files();
+          },
+          outputs: () => {
+            if (!deps.outputs) throw new NonRetriableError('no object storage is configured for job outputs');
+            return deps.outputs();
           },
           lastAttempt: job.failures + 1 >= input.maxAttempts,
           completeItems: async (items) => {

@@ -84,8 +84,10 @@ export interface ChunkContext {
   concurrency: number;
   /** Whether this is the chunk's last allowed try: a transient error now fails the work instead of retrying. */
   lastAttempt: boolean;
-  /** Object storage for files the job produces (blob container; URLs are read-only SAS links). */
+  /** Work files shared between the job's stages (blob storage of the Function App). */
   files(): ObjectStore;
+  /** Files handed to the app (IMAGE_STORAGE: blob with read-only SAS URLs, or Supabase Storage with signed URLs). */
+  outputs(): ObjectStore;
   /** Stores item results and counts them once (idempotent). */
   completeItems(items: ItemResult[]): Promise<void>;
   addUsage(usage: Usage): Promise<void>;

@@ -1,7 +1,7 @@
 /**
  * Kind `image_generation`: prompts × imagesPerPrompt images, one chunk per image, through the image capability (the
- * Gemini image model, or OpenAI images) under the shared rate limiter; each image goes to blob storage and comes back
- * as a read-only SAS URL. A prompt the provider blocks fails that image only: the job completes with per-image status
+ * Gemini image model, or OpenAI images) under the shared rate limiter; each image goes to blob storage (read-only SAS
+ * URL) or a Supabase Storage bucket (signed URL), as IMAGE_STORAGE says. A prompt the provider blocks fails that image only: the job completes with per-image status
  * and the blocked images' credits are refunded (complete_job refunds units not produced).
  */
 import { z } from 'zod';
@@ -33,7 +33,7 @@ async function generateOne(ctx: ChunkContext, chunk: ChunkRecord): Promise<Chunk
   const { key, prompt, aspectRatio } = chunk.input as ImageChunk;
   try {
     const image = await ctx.ai.images.generate({ prompt, aspectRatio });
-    const stored = await ctx.files().put(`${ctx.job.id}/${key}.${EXTENSIONS[image.contentType] ?? 'bin'}`, image.image, image.contentType);
+    const stored = await ctx.outputs().put(`${ctx.job.id}/${key}.${EXTENSIONS[image.contentType] ?? 'bin'}`, image.image, image.contentType);
     await ctx.completeItems([{ key, status: 'done', output: { prompt, url: stored.url, contentType: stored.contentType, bytes: stored.bytes, model: image.model }, usage: image.usage }]);
     await ctx.addUsage(image.usage);
   } catch (err) {
