@@ -72,7 +72,9 @@ async function transcribe(ctx: ChunkContext, chunk: ChunkRecord): Promise<ChunkO
   const audio = await ctx.files().get(segment.blob);
   const result = await ctx.ai.transcription.transcribe({ audio, filename: `segment-${segment.index}.mp3`, language: segment.language });
   // Timestamps become global: each piece's own times plus where the piece starts in the recording.
-  const segments = result.segments.map((s) => ({ startSec: round(segment.startSec + s.startSec), endSec: round(segment.startSec + Math.min(s.endSec, segment.endSec - segment.startSec)), text: s.text }));
+  const length = segment.endSec - segment.startSec;
+  // A provider without timings (the offline model) reports an empty span: the text then covers the whole piece.
+  const segments = result.segments.map((s) => ({ startSec: round(segment.startSec + s.startSec), endSec: round(segment.startSec + (s.endSec > s.startSec ? Math.min(s.endSec, length) : length)), text: s.text }));
   await ctx.completeItems([{ key: `segment-${segment.index}`, status: 'done', output: { text: result.text, segments }, usage: result.usage }]);
   await ctx.addUsage({ ...result.usage, audioSeconds: result.usage.audioSeconds || segment.endSec - segment.startSec });
   return { status: 'done' };
