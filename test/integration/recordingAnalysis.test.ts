@@ -29,6 +29,8 @@ describe('recording_analysis', () => {
     execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=25', '-f', 'lavfi', '-i', 'sine=frequency=880:duration=15', '-filter_complex', '[0][1]concat=n=2:v=0:a=1', '-ar', '16000', '-ac', '1', '-y', join(dir, 'talk.wav')]);
     // 100 s of 16 kHz mono PCM: 3.2 MB, over the 2 MB cap the test app runs with.
     execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=220:duration=100', '-ar', '16000', '-ac', '1', '-y', join(dir, 'long.wav')]);
+    // A 12 s video (test pattern + tone): only its audio track is transcribed.
+    execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=12', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=12', '-c:v', 'mpeg4', '-c:a', 'aac', '-shortest', '-y', join(dir, 'clip.mp4')]);
     writeFileSync(join(dir, 'notes.txt'), 'this is not audio at all\n'.repeat(100));
     files = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -45,7 +47,7 @@ describe('recording_analysis', () => {
         return void createReadStream(join(dir, 'talk.wav')).pipe(res);
       }
       const name = url.pathname.slice(1);
-      if (!['talk.wav', 'long.wav', 'notes.txt'].includes(name)) return void res.writeHead(404).end();
+      if (!['talk.wav', 'long.wav', 'notes.txt', 'clip.mp4'].includes(name)) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(statSync(join(dir, name)).size) });
       createReadStream(join(dir, name)).pipe(res);
     });
@@ -104,6 +106,18 @@ describe('recording_analysis', () => {
     assert.equal(job.status, 'failed');
     assert.match(JSON.stringify(job.error), /larger than 2 MB/);
     assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-10', 'refund:1:10']);
+  });
+
+  it('transcribes the audio track of a video file', async () => {
+    const user = await app.createUser(100);
+    const before = fake.requests.filter((r) => r.operation === 'transcribe').length;
+    const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: `${base}/clip.mp4`, analyze: false } });
+    const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job.error));
+    assert.ok(Math.abs((job.result as { durationSec: number }).durationSec - 12) < 0.2);
+    const uploads = fake.requests.filter((r) => r.operation === 'transcribe').slice(before);
+    assert.equal(uploads.length, 2, 'a 10 s and a 2 s piece of audio');
+    assert.ok(uploads.every((u) => (u.bytes ?? 0) < 100_000), 'audio only: no video frames uploaded');
   });
 
   it('rejects a file that is not audio or video, with a refund', async () => {
