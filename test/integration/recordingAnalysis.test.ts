@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { ffmpegPath } from '../../shared/media/ffmpeg';
 import { startJobsApp, type JobsApp } from '../support/jobsApp';
 import { eventually } from '../support/hostProcess';
 import { startAiFake, type AiFake } from '../support/aiFake';
+import { startStorageFake, type StorageFake } from '../support/storageFake';
 import { segmentUnits } from '../../shared/kinds/recordingAnalysis';
 
 describe('recording_analysis', () => {
@@ -23,7 +24,7 @@ describe('recording_analysis', () => {
   let files: Server;
   let base: string;
   const dir = mkdtempSync(join(tmpdir(), 'longhaul-rec-test-'));
-  const signRequests: { auth: string; apikey: string }[] = [];
+  let storage: StorageFake;
   before(async () => {
     // 25 s at 440 Hz then 15 s at 880 Hz: 40 s of audio, four 10 s segments.
     execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=25', '-f', 'lavfi', '-i', 'sine=frequency=880:duration=15', '-filter_complex', '[0][1]concat=n=2:v=0:a=1', '-ar', '16000', '-ac', '1', '-y', join(dir, 'talk.wav')]);
@@ -34,18 +35,6 @@ describe('recording_analysis', () => {
     writeFileSync(join(dir, 'notes.txt'), 'this is not audio at all\n'.repeat(100));
     files = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      // Supabase Storage, as supabase-js calls it: sign with the service role, then download with the token.
-      const sign = /^\/storage\/v1\/object\/sign\/([^/]+)\/(.+)$/.exec(url.pathname);
-      if (sign && req.method === 'POST') {
-        signRequests.push({ auth: req.headers.authorization ?? '', apikey: String(req.headers.apikey ?? '') });
-        if (sign[2] !== 'meetings/talk.wav') return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: '404', error: 'not_found', message: 'Object not found' }));
-        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ signedURL: `/object/sign/${sign[1]}/${sign[2]}?token=signed-token` }));
-      }
-      if (sign && req.method === 'GET') {
-        if (url.searchParams.get('token') !== 'signed-token') return void res.writeHead(403).end();
-        res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(statSync(join(dir, 'talk.wav')).size) });
-        return void createReadStream(join(dir, 'talk.wav')).pipe(res);
-      }
       const name = url.pathname.slice(1);
       if (!['talk.wav', 'long.wav', 'notes.txt', 'clip.mp4'].includes(name)) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(statSync(join(dir, name)).size) });
@@ -53,12 +42,16 @@ describe('recording_analysis', () => {
     });
     await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+    // Supabase Storage, as supabase-js calls it: sign with the service role, then download with the token.
+    storage = await startStorageFake({ serviceRoleKey: 'service-role-key' });
+    storage.objects.set('recordings/meetings/talk.wav', { body: readFileSync(join(dir, 'talk.wav')), contentType: 'audio/wav' });
     fake = await startAiFake();
-    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', JOB_CHUNK_CONCURRENCY: '2', SUPABASE_URL: base, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
+    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', JOB_CHUNK_CONCURRENCY: '2', SUPABASE_URL: storage.url, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
   });
   after(async () => {
     await app?.stop();
     await fake?.close();
+    await storage?.close();
     await new Promise<void>((r) => files?.close(() => r()));
     rmSync(dir, { recursive: true, force: true });
   });
@@ -92,7 +85,8 @@ describe('recording_analysis', () => {
     const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
     assert.equal(job.status, 'completed', JSON.stringify(job.error));
     assert.equal((job.result as { durationSec: number }).durationSec, 40);
-    assert.equal(signRequests[0]?.auth, 'Bearer service-role-key', 'signed with the service role');
+    const sign = storage.requests.find((r) => r.method === 'POST' && r.path === '/storage/v1/object/sign/recordings/meetings/talk.wav');
+    assert.equal(sign?.headers.authorization, 'Bearer service-role-key', 'signed with the service role');
     const missing = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: 'storage://recordings/nope.mp3' } });
     const failed = await app.waitForStatus(missing.body.id, ['completed', 'failed'], 60_000);
     assert.equal(failed.status, 'failed');
