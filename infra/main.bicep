@@ -40,10 +40,10 @@ param storageSharedKeyAccess bool = false
 ])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound of Flex Consumption instances (the plan scales out to this on queue and Durable backlog). It also bounds the AI providers\' concurrency and the Postgres connections: 10 per instance.')
+@description('Upper bound of Flex Consumption instances (the plan scales out to this on queue and Durable backlog). Each instance opens up to 10 Postgres connections: keep instances x 10 within the Supabase pooler\'s client limit.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+param maximumInstanceCount int = 40
 
 @description('NCRONTAB schedule of the sweeper (SWEEPER_SCHEDULE). Every 30 s with SWEEPER_REDELIVER_AFTER_SECONDS=20 keeps the promise that a job whose webhook was lost starts within 60 s; each tick is one short execution (see docs/deploy.md, cost).')
 param sweeperSchedule string = '*/30 * * * * *'
