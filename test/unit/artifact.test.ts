@@ -64,7 +64,7 @@ describe('publish artifact', () => {
 
   it('package.json main matches one built file per functions/*.ts and nothing else (no stale or helper files)', () => {
     assert.ok(mainFiles.length > 0, `main (${pkg.main}) matches nothing: was the app built?`);
-    assert.deepEqual(mainFiles, sources.map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`));
+    assert.deepEqual(mainFiles, sources.map((f) => `dist/functions/${f.replace(/\.ts$/, '.js')}`), 'dist/functions differs from functions/: a stale build output would be published (delete dist/ and build again)');
     for (const file of mainFiles) {
       assert.match(read(file), /\bapp\.(?:client\.)?(?:http|get|post|put|patch|deleteRequest|storageQueue|storageBlob|timer|orchestration|activity|entity|generic)\(/, `${file} registers no function`);
     }
