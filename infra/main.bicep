@@ -115,14 +115,23 @@ param notifyWebhookUrl string = ''
 @description('Further app settings, merged last (e.g. {"GEMINI_RPM": "1000", "AZURE_OPENAI_TEXT_DEPLOYMENT": "gpt-4o-mini"}); never put secrets here.')
 param extraAppSettings object = {}
 
+@description('Optional name of the Function App; empty: the azd convention (abbreviation + resource token).')
 param apiServiceName string = ''
+@description('Optional name of the managed identity; empty: the azd convention (abbreviation + resource token).')
 param apiUserAssignedIdentityName string = ''
+@description('Optional name of the Application Insights component; empty: the azd convention (abbreviation + resource token).')
 param applicationInsightsName string = ''
+@description('Optional name of the Flex Consumption plan; empty: the azd convention (abbreviation + resource token).')
 param appServicePlanName string = ''
+@description('Optional name of the Log Analytics workspace; empty: the azd convention (abbreviation + resource token).')
 param logAnalyticsName string = ''
+@description('Optional name of the resource group; empty: the azd convention (abbreviation + resource token).')
 param resourceGroupName string = ''
+@description('Optional name of the storage account; empty: the azd convention (abbreviation + resource token).')
 param storageAccountName string = ''
+@description('Optional name of the Key Vault; empty: the azd convention (abbreviation + resource token).')
 param keyVaultName string = ''
+@description('Optional name of the Durable Task Scheduler; empty: the azd convention (abbreviation + resource token).')
 param durableTaskSchedulerName string = ''
 
 var abbrs = loadJsonContent('./abbreviations.json')
@@ -181,6 +190,7 @@ module storage 'br/public:avm/res/storage/storage-account:0.8.3' = {
     dnsEndpointType: 'Standard'
     // Public endpoint with Entra ID auth: Flex Consumption without a VNet reaches storage over it.
     publicNetworkAccess: 'Enabled'
+    // No IP filter: Flex Consumption instances have no fixed outbound addresses without a VNet.
     networkAcls: {
       defaultAction: 'Allow'
       bypass: 'AzureServices'

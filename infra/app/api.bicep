@@ -94,6 +94,7 @@ module api 'br/public:avm/res/web/site:0.15.1' = {
       alwaysOn: false
       // No FTP: deployments go through azd / func publish with Entra ID tokens.
       ftpsState: 'Disabled'
+      // TLS 1.2 minimum for callers (apps, the pg_net webhook).
       minTlsVersion: '1.2'
     }
     virtualNetworkSubnetId: !empty(virtualNetworkSubnetId) ? virtualNetworkSubnetId : null
