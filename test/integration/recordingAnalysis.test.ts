@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath } from '../../shared/media/ffmpeg';
-import { startJobsApp, type JobsApp } from '../support/jobsApp';
+import { startJobsApp, type JobsApp, type TestUser } from '../support/jobsApp';
 import { eventually } from '../support/hostProcess';
 import { startAiFake, type AiFake } from '../support/aiFake';
 import { startStorageFake, type StorageFake } from '../support/storageFake';
@@ -25,6 +25,7 @@ describe('recording_analysis', () => {
   let base: string;
   const dir = mkdtempSync(join(tmpdir(), 'longhaul-rec-test-'));
   let storage: StorageFake;
+  let owner: TestUser;
   before(async () => {
     // 25 s at 440 Hz then 15 s at 880 Hz: 40 s of audio, four 10 s segments.
     execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=25', '-f', 'lavfi', '-i', 'sine=frequency=880:duration=15', '-filter_complex', '[0][1]concat=n=2:v=0:a=1', '-ar', '16000', '-ac', '1', '-y', join(dir, 'talk.wav')]);
@@ -44,9 +45,10 @@ describe('recording_analysis', () => {
     base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     // Supabase Storage, as supabase-js calls it: sign with the service role, then download with the token.
     storage = await startStorageFake({ serviceRoleKey: 'service-role-key' });
-    storage.objects.set('recordings/meetings/talk.wav', { body: readFileSync(join(dir, 'talk.wav')), contentType: 'audio/wav' });
     fake = await startAiFake();
     app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', JOB_CHUNK_CONCURRENCY: '2', SUPABASE_URL: storage.url, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
+    owner = await app.createUser(100);
+    storage.objects.set(`recordings/${owner.id}/meetings/talk.wav`, { body: readFileSync(join(dir, 'talk.wav')), contentType: 'audio/wav' });
   });
   after(async () => {
     await app?.stop();
@@ -78,16 +80,24 @@ describe('recording_analysis', () => {
     assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-10']);
   });
 
-  it('reads storage://bucket/path from Supabase Storage through a signed URL, and names a missing object', async () => {
-    const user = await app.createUser(100);
-    const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: 'storage://recordings/meetings/talk.wav', analyze: false } });
+  it('reads storage://bucket/<owner>/path from Supabase Storage through a signed URL; names a missing object; refuses another user\'s folder', async () => {
+    const user = owner;
+    const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: `storage://recordings/${owner.id}/meetings/talk.wav`, analyze: false } });
     assert.equal(res.status, 202);
     const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
     assert.equal(job.status, 'completed', JSON.stringify(job.error));
     assert.equal((job.result as { durationSec: number }).durationSec, 40);
-    const sign = storage.requests.find((r) => r.method === 'POST' && r.path === '/storage/v1/object/sign/recordings/meetings/talk.wav');
+    const sign = storage.requests.find((r) => r.method === 'POST' && r.path === `/storage/v1/object/sign/recordings/${owner.id}/meetings/talk.wav`);
     assert.equal(sign?.headers.authorization, 'Bearer service-role-key', 'signed with the service role');
-    const missing = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: 'storage://recordings/nope.mp3' } });
+    const intruder = await app.createUser(100);
+    const stolen = await app.api<{ id: string }>('POST', '/api/jobs', intruder, { kind: 'recording_analysis', input: { url: `storage://recordings/${owner.id}/meetings/talk.wav` } });
+    const refused = await app.waitForStatus(stolen.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(refused.status, 'failed');
+    assert.match(JSON.stringify(refused.error), /outside the job owner's folder/);
+    assert.deepEqual(await app.ledger(stolen.body.id), ['charge:1:-10', 'refund:1:10']);
+    const signs = storage.requests.filter((r) => r.method === 'POST' && r.path.includes('/object/sign/')).length;
+    assert.equal(signs, 1, 'nothing was signed for the intruder');
+    const missing = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: `storage://recordings/${owner.id}/nope.mp3` } });
     const failed = await app.waitForStatus(missing.body.id, ['completed', 'failed'], 60_000);
     assert.equal(failed.status, 'failed');
     assert.match(JSON.stringify(failed.error), /could not be found in Supabase Storage/);

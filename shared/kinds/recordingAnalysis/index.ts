@@ -51,7 +51,7 @@ async function prepare(ctx: ChunkContext): Promise<ChunkOutcome> {
   const dir = await mkdtemp(join(tmpdir(), 'longhaul-rec-'));
   try {
     const file = join(dir, 'recording');
-    await downloadToFile(await resolveRecordingUrl(input.url), file, maxBytes);
+    await downloadToFile(await resolveRecordingUrl(input.url, ctx.job.userId), file, maxBytes);
     const media = await probe(file);
     if (!media) throw new NonRetriableError('the file is not an audio or video recording ffmpeg can read');
     const pieces = await splitAudio(file, dir, segmentSec);
