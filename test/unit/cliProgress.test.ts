@@ -70,7 +70,7 @@ describe('longhaul CLI progress formatting', () => {
     const queued = { status: 'queued', queuePosition: 3, progress: { done: 0, total: 0, percent: 0, stage: null, message: null } };
     assert.equal(renderProgressLine(queued, null, { ascii: true, width: 4 }), '[....]   0% - queued (position 3)');
     const done = { status: 'completed', progress: { done: 4, total: 4, percent: 100, stage: 'render', message: null } };
-    assert.equal(renderProgressLine(done, 2, { ascii: true, width: 4 }), '[####]  100% 4/4 - completed - render');
+    assert.equal(renderProgressLine(done, 2, { ascii: true, width: 4 }), '[####] 100% 4/4 - completed - render');
     assert.match(renderProgressLine({ status: 'running', cancelRequested: true, progress: null }, null, { ascii: true }), /cancelling/);
   });
 
