@@ -21,7 +21,7 @@ export function progressBar(percent: number, width = 24, ascii = false): string 
 
 /** Items per second as people read it: `12/s`, `2.5/s`, below one a second `30/min`, below one a minute `4/h`. */
 export function formatRate(perSecond: number | null): string {
-  if (perSecond === null || !Number.isFinite(perSecond) || perSecond <= 0) return '–/s';
+  if (perSecond === null || !Number.isFinite(perSecond) || perSecond <= 0) return '--/s';
   if (perSecond >= 100) return `${Math.round(perSecond)}/s`;
   if (perSecond >= 1) return `${trim(perSecond)}/s`;
   const perMinute = perSecond * 60;
