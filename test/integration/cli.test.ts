@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -265,7 +265,6 @@ describe('longhaul CLI against the real app', () => {
     const other = await app.createUser(100);
     const otherJob = await app.api<JobBody>('POST', '/api/jobs', other, { kind: 'workflow', input: llmNodes(1, 'other') });
     rmSync(home, { recursive: true, force: true });
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(home);
     writeFileSync(join(home, 'local.json'), JSON.stringify({ baseUrl: app.host.url, adminKey: app.adminKey, webhookSecret: 'x', jwtSecret: 'y', demoUser: { id: demo.id, token: demo.token } }));
 
@@ -278,9 +277,34 @@ describe('longhaul CLI against the real app', () => {
     const admin = await cli(['status', otherJob.body.id, '--admin', '--json'], { env: { LONGHAUL_HOME: home } });
     assert.equal(admin.code, 0, admin.stderr);
     assert.equal((JSON.parse(admin.stdout) as { userId: string }).userId, other.id, '--admin uses adminKey');
+    // The README's command-line block, run as written (npm run from the clone) against this local.json.
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const block = /<!-- cli-watch -->\s*```bash\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const commands = block.split('\n').filter((l) => l.startsWith('npm run longhaul -- '));
+    assert.ok(commands.length >= 2 && /submit workflow \S+ --watch$/.test(commands[0]!), `README shows the CLI: ${block}`);
+    for (const line of commands) {
+      const [npm, ...args] = line.split(' ');
+      const run = await new Promise<CliRun>((resolve, reject) => {
+        const child = spawn(npm!, args, { cwd: repoRoot, env: { ...process.env, LONGHAUL_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(run.code, 0, `${line}: ${run.stderr}`);
+      if (line.includes('--watch')) {
+        assert.match(run.stdout, /^\[#{24}\] 100% 5\/5 - completed - nodes$/m);
+        assert.match(run.stderr, /completed in \d+:\d\d \(3 credits\)/);
+        assert.match(run.stdout, /"post": "# fake openai answer to: Write a title about tidal energy/);
+      }
+      if (line.endsWith('--json')) JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    }
+
     // Environment variables win over local.json.
     const envWins = await cli(['credits', '--json'], { env: { LONGHAUL_HOME: home, LONGHAUL_TOKEN: other.token } });
-    assert.equal((JSON.parse(envWins.stdout) as { balance: number }).balance, 99 - 0 - 1 + 1, 'LONGHAUL_TOKEN is used instead of the demo user');
+    assert.equal((JSON.parse(envWins.stdout) as { balance: number }).balance, 99, 'LONGHAUL_TOKEN (the other user, 99) is used instead of the demo user (96 after the README job)');
   });
 
   it('stats: GET /api/stats with the admin key by default, contract fields in text, the body as-is with --json', async () => {
