@@ -5,11 +5,13 @@ import { ApiError, NetworkError } from './errors';
 // A request the server does not answer within this long is a failure worth reporting, not a hang.
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** The one call the commands make. */
 export interface ApiClient {
   /** Calls `path` (e.g. `/api/jobs`) and returns the parsed JSON body of a 2xx answer; throws ApiError otherwise. */
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
+/** A client sending the connection's credential: x-functions-key for a key, Authorization: Bearer for a token. */
 export function createClient(conn: Connection): ApiClient {
   return {
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -7,6 +7,7 @@ import { formatCredits, formatJob, formatJobList, formatStats, type Stats } from
 import { watchJob, type Job, type WatchIo } from './watch';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+/** parseArgs values of one command line. */
 export type Values = Record<string, string | boolean | undefined>;
 
 /** What a command receives: parsed values and positionals, a client, and where to write. */

@@ -25,6 +25,7 @@ export interface Connection {
   source: { url: string; auth: string };
 }
 
+/** --url, --key, --token, --admin as given. */
 export interface ConnectionFlags {
   url?: string;
   key?: string;

@@ -15,6 +15,7 @@ function labelled(pairs: [string, string | number | null | undefined][]): string
   return shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
 
+/** A Job as labelled lines, the result as indented JSON below. */
 export function formatJob(job: Job & { queuePosition?: number | null; usage?: Record<string, number>; priority?: number; idempotencyKey?: string | null }): string {
   const p = job.progress;
   const usage = job.usage && Object.keys(job.usage).length > 0 ? Object.entries(job.usage).map(([k, v]) => `${k}=${v}`).join(' ') : null;
@@ -37,6 +38,7 @@ export function formatJob(job: Job & { queuePosition?: number | null; usage?: Re
   return job.result === null || job.result === undefined ? lines : `${lines}\nresult\n${JSON.stringify(job.result, null, 2)}`;
 }
 
+/** Jobs as a table, one row each. */
 export function formatJobList(jobs: Job[]): string {
   if (jobs.length === 0) return 'no jobs';
   return table(
@@ -54,6 +56,7 @@ interface LedgerEntry {
   createdAt: string;
 }
 
+/** The balance and the ledger as a table. */
 export function formatCredits(body: { balance: number; ledger: LedgerEntry[] }): string {
   const head = `balance  ${body.balance}`;
   if (body.ledger.length === 0) return head;
@@ -82,6 +85,7 @@ export function sparkline(values: number[]): string {
   return values.map((v) => (max === 0 ? SPARK[0] : SPARK[Math.ceil((v / max) * (SPARK.length - 1))])).join('');
 }
 
+/** The stats as a short summary and tables. */
 export function formatStats(s: Stats): string {
   const depth = (n: number | null): string => (n === null ? 'unknown' : String(n));
   const parts = [

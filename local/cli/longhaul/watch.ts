@@ -21,6 +21,7 @@ export interface Job extends JobProgress {
   finishedAt: string | null;
 }
 
+/** Statuses a job never leaves. */
 export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /** Where watch writes, and how the terminal looks (injected so tests and the TTY check stay in one place). */
@@ -31,6 +32,7 @@ export interface WatchIo {
   sleep(ms: number): Promise<void>;
 }
 
+/** How watch polls and prints. */
 export interface WatchOptions {
   json: boolean;
   intervalMs: number;
