@@ -1,0 +1,119 @@
+/**
+ * `longhaul watch`: polls GET /api/jobs/{id} until the job finishes. On a terminal one line is redrawn in place; in a
+ * pipe or log (not a TTY) a plain line is printed each time the progress or status changes; with --json each changed
+ * Job is printed as one line of JSON. Ends with the result (exit 0) or the error (exit 1).
+ */
+import type { ApiClient } from './client';
+import { ApiError, EXIT, NetworkError } from './errors';
+import { fitToWidth, formatDuration, RateEstimator, renderProgressLine, type JobProgress } from './progress';
+
+/** The API's Job, as far as the CLI reads it. */
+export interface Job extends JobProgress {
+  id: string;
+  kind: string;
+  attempt: number;
+  result: unknown;
+  error: unknown;
+  creditsCharged: number;
+  creditsRefunded: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** Statuses a job never leaves. */
+export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+/** Where watch writes, and how the terminal looks (injected so tests and the TTY check stay in one place). */
+export interface WatchIo {
+  out: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  err: { write(s: string): unknown };
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+/** How watch polls and prints. */
+export interface WatchOptions {
+  json: boolean;
+  intervalMs: number;
+  /** The Job already known (submit --watch), drawn before the first poll. */
+  initial?: Job;
+}
+
+// A host restart or a brief network hiccup should not end a long watch; this many failed polls in a row does.
+const MAX_CONSECUTIVE_FAILURES = 5;
+
+export async function watchJob(client: ApiClient, id: string, opts: WatchOptions, io: WatchIo): Promise<number> {
+  const tty = io.out.isTTY === true && !opts.json;
+  const rate = new RateEstimator();
+  let lastKey = '';
+  let lastJson = '';
+  let failures = 0;
+  let job = opts.initial;
+  let drewLine = false;
+
+  for (;;) {
+    if (!job) {
+      try {
+        job = await client.request<Job>('GET', `/api/jobs/${encodeURIComponent(id)}`);
+        failures = 0;
+      } catch (err) {
+        const transient = err instanceof NetworkError || (err instanceof ApiError && err.status >= 500);
+        if (!transient || ++failures >= MAX_CONSECUTIVE_FAILURES) {
+          if (drewLine && tty) io.out.write('\n');
+          throw err;
+        }
+        await io.sleep(opts.intervalMs);
+        continue;
+      }
+    }
+    rate.add(io.now(), job.progress?.done ?? 0);
+    const done = TERMINAL.has(job.status);
+
+    if (opts.json) {
+      const line = JSON.stringify(job);
+      if (line !== lastJson) io.out.write(`${line}\n`);
+      lastJson = line;
+    } else {
+      const line = renderProgressLine(job, rate.rate(), { ascii: !tty });
+      if (tty) {
+        // \r and erase-line redraw in place; truncate so the line never wraps.
+        io.out.write(`\r\x1b[2K${fitToWidth(line, io.out.columns)}`);
+        drewLine = true;
+      } else {
+        const p = job.progress;
+        const key = [job.status, p?.done, p?.total, p?.percent, p?.stage, p?.message, job.queuePosition, job.cancelRequested].join('|');
+        if (key !== lastKey) io.out.write(`${line}\n`);
+        lastKey = key;
+      }
+    }
+
+    if (done) {
+      if (tty) io.out.write('\n');
+      if (!opts.json) printOutcome(job, io);
+      return job.status === 'completed' ? EXIT.ok : EXIT.jobFailed;
+    }
+    job = undefined;
+    await io.sleep(opts.intervalMs);
+  }
+}
+
+function printOutcome(job: Job, io: WatchIo): void {
+  const took = job.startedAt && job.finishedAt ? ` in ${formatDuration((Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000)}` : '';
+  const credits = `${job.creditsCharged - job.creditsRefunded} credits`;
+  if (job.status === 'completed') {
+    io.err.write(`job ${job.id} completed${took} (${credits})\n`);
+    io.out.write(`${JSON.stringify(job.result, null, 2)}\n`);
+    return;
+  }
+  io.err.write(`job ${job.id} ${job.status}${took} (${credits}${job.creditsRefunded ? `, ${job.creditsRefunded} refunded` : ''})\n`);
+  if (job.error !== null && job.error !== undefined) io.err.write(`error: ${describeError(job.error)}\n`);
+}
+
+/** A job's error as one readable line: its message, with its code when it has one. */
+export function describeError(error: unknown): string {
+  if (typeof error === 'string') return error;
+  const e = error as { code?: unknown; message?: unknown };
+  if (e && typeof e.message === 'string') return typeof e.code === 'string' ? `${e.code}: ${e.message}` : e.message;
+  return JSON.stringify(error);
+}
