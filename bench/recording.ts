@@ -22,11 +22,15 @@ export async function benchRecording(seconds: number): Promise<Figure[]> {
     const started = performance.now();
     const pieces = await splitAudio(file, splitDir, 600);
     const splitSecs = (performance.now() - started) / 1000;
+    console.log(`  ${Math.round(mb)} MB WAV split into ${pieces.length} segments in ${splitSecs.toFixed(1)} s`);
     const app = await startJobsApp({ name: 'bench_rec', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', LONGHAUL_LOG_LEVEL: 'error' } });
     try {
       const user = await app.createUser(100);
       const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: server.url('recording.wav') } });
-      const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 900_000);
+      const progress = setInterval(() => {
+        void app.pool.query<{ status: string; progress: unknown }>('select status, progress from public.jobs where id = $1', [res.body.id]).then(({ rows }) => console.log(`  ${rows[0]?.status} ${JSON.stringify(rows[0]?.progress)}`), () => undefined);
+      }, 30_000);
+      const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 1_800_000).finally(() => clearInterval(progress));
       if (job.status !== 'completed') throw new Error(`recording job ended ${String(job.status)}: ${JSON.stringify(job.error)}`);
       const { rows } = await app.pool.query<{ secs: number }>('select extract(epoch from finished_at - created_at)::float8 as secs from public.jobs where id = $1', [res.body.id]);
       const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${app.host.child.pid}/status`, 'utf8'))?.[1]) / 1024;
