@@ -66,7 +66,7 @@ const PAGE = `<!doctype html>
     </div>
     <div class="panel">
       <div class="panel-head"><h2>Jobs by kind</h2><span class="muted mono" id="queue-names"></span></div>
-      <div class="table-wrap"><table id="kind-table"></table></div>
+      <div class="table-wrap"><table class="compact" id="kind-table"></table></div>
     </div>
   </section>
   <section class="panel">
@@ -87,9 +87,9 @@ const PAGE = `<!doctype html>
       <div class="empty" id="jobs-empty" hidden>No jobs match these filters.</div>
     </div>
   </section>
-  <section class="grid2">
-    <div class="panel"><h2>Provider usage by kind</h2><div class="table-wrap"><table id="usage-table"></table></div></div>
-    <div class="panel"><h2>Shared rate limiter</h2><div class="table-wrap"><table id="limiter-table"></table></div></div>
+  <section class="grid2 even">
+    <div class="panel"><h2>Provider usage by kind</h2><div class="table-wrap"><table class="compact" id="usage-table"></table></div></div>
+    <div class="panel"><h2>Shared rate limiter</h2><div class="table-wrap"><table class="compact" id="limiter-table"></table></div></div>
   </section>
 </main>
 <aside class="drawer" id="drawer" hidden aria-label="Job detail"><div id="detail"></div></aside>

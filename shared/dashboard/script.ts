@@ -147,20 +147,60 @@ export const DASHBOARD_JS = String.raw`
       renderJobs(body.jobs);
     });
   }
+  // Rows are updated in place, not rebuilt: a button under the operator's pointer must survive the next poll.
+  function actionsKey(job) { return job.status + '|' + !!job.cancelRequested; }
+  function buildRow(job) {
+    var tr = h('tr', { class: 'job', 'data-job-id': job.id },
+      h('td', {}, h('span', { class: 'mono', title: job.id, text: short(job.id) })),
+      h('td', { text: job.kind }),
+      h('td', {}, h('span', { class: 'mono muted', title: job.userId, text: short(job.userId) })),
+      h('td', { class: 'c-status' }),
+      h('td', { class: 'c-progress' }),
+      h('td', { class: 'num c-attempt' }),
+      h('td', { class: 'muted rel', 'data-at': job.createdAt, title: time(job.createdAt), text: ago(job.createdAt) }),
+      h('td', { class: 'num muted c-runtime' }),
+      h('td', { class: 'c-actions' }));
+    updateRow(tr, job);
+    return tr;
+  }
+  function updateRow(tr, job) {
+    var cell = function (cls) { return tr.querySelector('.' + cls); };
+    if (tr.getAttribute('data-status') !== job.status) {
+      tr.setAttribute('data-status', job.status);
+      replace(cell('c-status'), pill(job.status));
+    }
+    var bar = cell('c-progress').querySelector('.bar');
+    var fresh = progressBar(job);
+    if (!bar) replace(cell('c-progress'), fresh);
+    else {
+      var freshBar = fresh.querySelector('.bar');
+      bar.className = freshBar.className;
+      bar.setAttribute('aria-valuenow', freshBar.getAttribute('aria-valuenow'));
+      bar.firstChild.style.width = freshBar.firstChild.style.width;
+      cell('c-progress').firstChild.title = fresh.title;
+      cell('c-progress').querySelector('.pct').textContent = fresh.querySelector('.pct').textContent;
+    }
+    cell('c-attempt').textContent = job.attempt;
+    cell('c-runtime').textContent = duration(runtime(job));
+    if (tr.getAttribute('data-actions') !== actionsKey(job)) {
+      tr.setAttribute('data-actions', actionsKey(job));
+      replace(cell('c-actions'), actionButtons(job, false));
+    }
+  }
   function renderJobs(jobs) {
-    var rows = jobs.map(function (job) {
-      return h('tr', { class: 'job' + (job.id === state.selected ? ' selected' : ''), 'data-job-id': job.id, 'data-status': job.status },
-        h('td', {}, h('span', { class: 'mono', title: job.id, text: short(job.id) })),
-        h('td', { text: job.kind }),
-        h('td', {}, h('span', { class: 'mono muted', title: job.userId, text: short(job.userId) })),
-        h('td', {}, pill(job.status)),
-        h('td', {}, progressBar(job)),
-        h('td', { class: 'num', text: job.attempt }),
-        h('td', { class: 'muted rel', 'data-at': job.createdAt, title: time(job.createdAt), text: ago(job.createdAt) }),
-        h('td', { class: 'num muted', text: duration(runtime(job)) }),
-        h('td', {}, actionButtons(job, false)));
+    var body = $('jobs-body');
+    var existing = {};
+    Array.prototype.forEach.call(body.children, function (tr) { existing[tr.getAttribute('data-job-id')] = tr; });
+    var prev = null;
+    jobs.forEach(function (job) {
+      var tr = existing[job.id];
+      if (tr) { delete existing[job.id]; updateRow(tr, job); } else tr = buildRow(job);
+      tr.classList.toggle('selected', job.id === state.selected);
+      var at = prev ? prev.nextSibling : body.firstChild;
+      if (at !== tr) body.insertBefore(tr, at);
+      prev = tr;
     });
-    replace($('jobs-body'), rows);
+    Object.keys(existing).forEach(function (id) { body.removeChild(existing[id]); });
     $('jobs-empty').hidden = jobs.length > 0;
   }
   function updateTimes() {
@@ -190,6 +230,11 @@ export const DASHBOARD_JS = String.raw`
       renderDetail(d);
     });
   }
+  function keepActions(job) {
+    var old = $('detail').querySelector('.actions');
+    if (old && old.getAttribute('data-key') === job.id + '|' + actionsKey(job)) return old;
+    return h('div', { class: 'actions', 'data-key': job.id + '|' + actionsKey(job) }, actionButtons(job, true));
+  }
   function fact(k, v) { return h('div', {}, h('span', { class: 'k', text: k }), h('span', {}, v)); }
   function renderDetail(d) {
     var job = d.job;
@@ -203,7 +248,7 @@ export const DASHBOARD_JS = String.raw`
       h('div', { class: 'drawer-head' },
         h('div', {}, h('h3', {}, job.kind + ' ', h('span', { class: 'mono muted', text: job.id })), h('div', { id: 'detail-status' }, pill(job.status))),
         h('button', { 'data-action': 'close', 'aria-label': 'Close', text: 'Close' })),
-      h('div', { class: 'actions' }, actionButtons(job, true)),
+      keepActions(job),
       progressBar(job),
       h('div', { class: 'facts' },
         fact('Progress', fmt(job.progress.done) + ' / ' + fmt(job.progress.total) + (job.progress.stage ? ' · ' + job.progress.stage : '')),
@@ -230,7 +275,7 @@ export const DASHBOARD_JS = String.raw`
       })));
   }
   function stagesTable(stages) {
-    return h('div', { class: 'table-wrap' }, h('table', {},
+    return h('div', { class: 'table-wrap' }, h('table', { id: 'detail-stages' },
       h('thead', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'Stage' }), h('th', { text: 'Chunks' }), h('th', { class: 'num', text: 'Done' }), h('th', { class: 'num', text: 'Failed' }), h('th', { class: 'num', text: 'Items' }), h('th', { class: 'num', text: 'Runs' }))),
       h('tbody', {}, stages.map(function (st) {
         var total = Math.max(1, st.chunkCount);
@@ -298,8 +343,8 @@ export const DASHBOARD_JS = String.raw`
       var hc = plotH * m.completed / max, hf = plotH * m.failed / max;
       var g = s('g', {});
       g.appendChild(s('title', { text: new Date(m.minute).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) + ' — ' + m.completed + ' completed, ' + m.failed + ' failed' }));
-      g.appendChild(s('rect', { x: x, y: T + plotH - hc, width: w, height: Math.max(0, hc), class: 'bar-completed' }));
-      g.appendChild(s('rect', { x: x, y: T + plotH - hc - hf, width: w, height: Math.max(0, hf), class: 'bar-failed' }));
+      if (m.completed) g.appendChild(s('rect', { x: x, y: T + plotH - hc, width: w, height: hc, class: 'bar-completed' }));
+      if (m.failed) g.appendChild(s('rect', { x: x, y: T + plotH - hc - hf, width: w, height: hf, class: 'bar-failed' }));
       svg.appendChild(g);
     });
     [[0, '−60 min'], [15, '−45'], [30, '−30'], [45, '−15'], [59, 'now']].forEach(function (t) {
@@ -326,7 +371,7 @@ export const DASHBOARD_JS = String.raw`
   }
   function renderLimiter(rows) {
     replace($('limiter-table'),
-      h('thead', {}, h('tr', {}, h('th', { text: 'Provider' }), h('th', { text: 'Model' }), h('th', { text: 'Key' }), h('th', { class: 'num', text: 'Request backlog' }), h('th', { class: 'num', text: 'Token backlog' }), h('th', { text: 'Paused until' }), h('th', { text: 'Last use' }))),
+      h('thead', {}, h('tr', {}, h('th', { text: 'Provider' }), h('th', { text: 'Model' }), h('th', { text: 'Key' }), h('th', { class: 'num', title: 'wait for the next request slot', text: 'Req. wait' }), h('th', { class: 'num', title: 'wait for token budget', text: 'Token wait' }), h('th', { text: 'Paused until' }), h('th', { text: 'Last use' }))),
       h('tbody', {}, rows.length ? rows.map(function (r) {
         return h('tr', {}, h('td', { text: r.provider }), h('td', { text: r.model }), h('td', { class: 'mono muted', text: r.key.split('#')[1] || '' }),
           h('td', { class: 'num', text: duration(r.requestBacklogMs) }), h('td', { class: 'num', text: duration(r.tokenBacklogMs) }),

@@ -31,7 +31,9 @@ main { max-width: 1400px; margin: 0 auto; padding: 20px 24px 48px; display: grid
 .card.s-pending { border-top-color: var(--pending); } .card.s-queued { border-top-color: var(--queued); } .card.s-running { border-top-color: var(--running); }
 .card.s-completed { border-top-color: var(--completed); } .card.s-failed { border-top-color: var(--failed); } .card.s-cancelled { border-top-color: var(--cancelled); }
 .card.queue { border-top-color: var(--accent); } .card.poison { border-top-color: #be185d; } .card.poison.alert .value { color: #be185d; }
-.grid2 { display: grid; grid-template-columns: 3fr 2fr; gap: 18px; }
+.grid2 { display: grid; grid-template-columns: minmax(0, 1.25fr) minmax(0, 1fr); gap: 18px; }
+.grid2.even { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+.compact th, .compact td { padding: 7px 6px; letter-spacing: 0; }
 .panel { background: var(--panel); border-radius: var(--radius); box-shadow: var(--shadow); border: 1px solid var(--line); padding: 16px 18px; min-width: 0; }
 .panel h2 { font-size: 15px; margin: 0 0 12px; font-weight: 650; }
 .panel-head { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 10px; margin-bottom: 10px; }
