@@ -17,9 +17,13 @@ if (major < 20) {
   process.exit(1);
 }
 
+// What decides the installed tree: the lockfile and package.json's install-related fields. Scripts and bin do not,
+// so editing them must not reinstall (it would pull node_modules from under whatever is running).
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const installFields = ['dependencies', 'devDependencies', 'optionalDependencies', 'overrides', 'allowScripts'].map((k) => [k, pkg[k] ?? null]);
 const wanted = createHash('sha256')
   .update(readFileSync(lockFile))
-  .update(readFileSync(join(root, 'package.json')))
+  .update(JSON.stringify(installFields))
   .digest('hex');
 const installed = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : '';
 

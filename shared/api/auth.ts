@@ -57,3 +57,8 @@ export function requireUser(actor: Actor): Extract<Actor, { type: 'user' }> {
   if (actor.type !== 'user') throw new UnauthorizedError('this route answers for a signed-in user: send their Supabase access token');
   return actor;
 }
+
+/** Only an operator (the admin key or a service_role token) may call this route; a signed-in user is 401 too. */
+export function requireAdmin(actor: Actor): void {
+  if (actor.type !== 'admin') throw new UnauthorizedError('this route answers for an operator: send the admin key in x-functions-key');
+}
