@@ -11,6 +11,9 @@ export function getPool(databaseUrl: string): Pool {
     // An idle connection dropped by the server (restart, failover, pooler recycle) must not crash the worker:
     // the pool discards it and the next query opens a new one.
     pool.on('error', () => undefined);
+    // The same while a client is checked out (the pool only listens on idle ones): the next query on it fails, and
+    // the pool discards it on release.
+    pool.on('connect', (client) => client.on('error', () => undefined));
   }
   return pool;
 }

@@ -2,6 +2,7 @@
  * `npm test`: starts one throw-away Postgres cluster and one in-memory Azurite, then runs every compiled test file
  * with node:test against them (each file creates its own database). Arguments filter files by substring:
  *   node dist/test/run.js durable http
+ * Slow chaos files (`*.slow.test.ts`) run only with `--chaos` (`npm run test:chaos`), which runs nothing else.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,9 +14,11 @@ import { startAzurite } from '../local/services/azurite';
 
 async function main(): Promise<number> {
   const distTest = __dirname;
-  const filters = process.argv.slice(2);
+  const chaos = process.argv.includes('--chaos');
+  const filters = process.argv.slice(2).filter((a) => a !== '--chaos');
   const files = (await fg('**/*.test.js', { cwd: distTest, absolute: true }))
     .sort()
+    .filter((f) => f.endsWith('.slow.test.js') === chaos)
     .filter((f) => filters.length === 0 || filters.some((s) => relative(distTest, f).includes(s)));
   if (files.length === 0) {
     console.error(`no test files match ${filters.join(', ')}`);

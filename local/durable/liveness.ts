@@ -43,9 +43,11 @@ export class HostLiveness {
     let attempt = 0;
     while (this.#running) {
       const client = new Client({ connectionString: this.connectionString });
+      // `on`, not `once`: a server shutdown makes pg emit 'error' twice (the FATAL 57P01 message, then the broken
+      // socket), and an 'error' without a listener would end the host process.
       const closed = new Promise<void>((resolve) => {
-        client.once('error', () => resolve());
-        client.once('end', () => resolve());
+        client.on('error', () => resolve());
+        client.on('end', () => resolve());
       });
       try {
         await client.connect();

@@ -65,6 +65,10 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     options: `-c synchronous_commit=off -c durabletask.origin=${origin}`,
   });
   pool.on('error', (err) => log.warn(`database pool: ${err.message}`));
+  // The pool listens for errors on idle clients only: a server restart while a client is checked out (between two
+  // queries of an episode) would emit an unhandled 'error' and end the host. The next query on it fails instead, and
+  // the pool discards the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', (err) => log.warn(`database connection: ${err.message}`)));
   await ensureSchema(pool);
   await pool.query(TIMER_SCHEMA_SQL);
 

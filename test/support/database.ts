@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
-function adminUrl(): string {
+function sharedAdminUrl(): string {
   const url = process.env.LONGHAUL_TEST_PG_URL;
   if (!url) throw new Error('LONGHAUL_TEST_PG_URL is not set: run tests through `npm test` (dist/test/run.js)');
   return url;
@@ -14,7 +14,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+/** A database of its own on the shared test cluster, or on the cluster at `adminUrl` (tests that restart Postgres). */
+export async function createTestDatabase(prefix: string, adminUrl: () => string = sharedAdminUrl): Promise<TestDatabase> {
   const name = `${prefix.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl() });
   await admin.connect();

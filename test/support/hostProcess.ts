@@ -69,7 +69,8 @@ export async function startHostProcess(opts: HostProcessOptions): Promise<HostPr
   let ready = false;
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not become ready in 30 s:\n${output}`)), 30_000);
+    // 60 s: chaos tests restart hosts on a 2-core machine shared with other test files.
+    const timer = setTimeout(() => reject(new Error(`host did not become ready in 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer): void => {
       // Keep the tail only: a chatty host must not make the test process slow.
       output = (output + chunk.toString()).slice(-200_000);

@@ -3,7 +3,7 @@
  * and waiting for jobs. Integration tests and benchmarks of the job engine start from here.
  */
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { signUserToken } from '../../local/supabase/demoUser';
 import { applyMigrations } from '../../local/supabase/migrate';
 import { createTestDatabase, testStorageConnectionString, type TestDatabase } from './database';
@@ -55,12 +55,25 @@ export interface JobsAppOptions {
   env?: Record<string, string>;
   /** Stand in for the Supabase webhook (default on). */
   bridge?: boolean;
+  /** Superuser URL of another Postgres cluster than the shared test one (chaos tests restart their own). */
+  postgresUrl?: string;
+  /** Another storage account than the shared Azurite (chaos tests restart their own). */
+  storage?: string;
+  /** SQL run on the migrated database before the host starts (chaos tests use it to break a protection on purpose). */
+  afterMigrate?: string;
 }
 
 export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
-  const db = await createTestDatabase(opts.name);
+  const db = await createTestDatabase(opts.name, opts.postgresUrl === undefined ? undefined : () => opts.postgresUrl!);
   await applyMigrations(db.url);
+  if (opts.afterMigrate) {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    await client.query(opts.afterMigrate).finally(() => client.end());
+  }
   const pool = new Pool({ connectionString: db.url, max: 4 });
+  // A database restart (chaos tests) breaks idle connections: the pool replaces them on the next query.
+  pool.on('error', () => undefined);
   const keys = testKeys();
   const adminKey = randomBytes(24).toString('hex');
   const webhookSecret = randomBytes(24).toString('hex');
@@ -77,7 +90,7 @@ export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
     SWEEPER_STUCK_AFTER_SECONDS: '600',
     ...opts.env,
   };
-  const start = (): Promise<HostProcess> => startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString(), keys, env });
+  const start = (): Promise<HostProcess> => startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: opts.storage ?? testStorageConnectionString(), keys, env });
   let host = await start();
 
   const app: JobsApp = {
