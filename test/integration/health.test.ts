@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Client } from 'pg';
 import { createTestDatabase, testStorageConnectionString } from '../support/database';
 import { repoRoot, startHostProcess, type HostProcess } from '../support/hostProcess';
 
@@ -52,6 +53,34 @@ describe('GET /api/health on the real app', () => {
     const body = (await res.json()) as { checks: Record<string, { status: string }> };
     assert.equal(body.checks.queue?.status, 'failed');
     assert.equal(body.checks.database?.status, 'ok');
+  });
+
+  it('answers 503 naming the durable check when the task hub stops answering', async () => {
+    const hub = await createTestDatabase('health_hub');
+    const locker = new Client({ connectionString: hub.url });
+    try {
+      const host = await startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString(), env: { LONGHAUL_DURABLE_DATABASE_URL: hub.url } });
+      hosts.push(host);
+      assert.equal((await fetch(`${host.url}/api/health`)).status, 200, 'healthy while the task hub answers');
+      // The Durable backend hangs: its instance table is locked by another session (the app's database is untouched).
+      await locker.connect();
+      await locker.query('begin');
+      await locker.query('lock table durabletask.instances in access exclusive mode');
+      const res = await fetch(`${host.url}/api/health`);
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { status: string; checks: Record<string, { status: string; detail?: string }> };
+      assert.equal(body.status, 'unhealthy');
+      assert.equal(body.checks.durable?.status, 'failed');
+      assert.match(body.checks.durable?.detail ?? '', /no answer within/);
+      assert.equal(body.checks.database?.status, 'ok');
+      assert.equal(body.checks.queue?.status, 'ok');
+      await locker.query('rollback');
+      assert.equal((await fetch(`${host.url}/api/health`)).status, 200, 'healthy again once the task hub answers');
+    } finally {
+      await locker.end().catch(() => undefined);
+      await Promise.all(hosts.splice(0).map((h) => h.stop()));
+      await hub.drop();
+    }
   });
 
   it('answers 503 naming the missing setting when the configured AI provider has no key', async () => {
