@@ -56,12 +56,13 @@ function useAzureMonitor(settings: TelemetrySettings): void {
   monitor.useAzureMonitor({ azureMonitorExporterOptions: { connectionString: settings.connectionString } });
   shutdown = () => monitor.shutdownAzureMonitor();
   const { AzureFunctionsInstrumentation } = require('@azure/functions-opentelemetry-instrumentation') as typeof import('@azure/functions-opentelemetry-instrumentation');
-  const instrumentation = new AzureFunctionsInstrumentation();
+  // Constructed disabled and patched by hand, once: function files import @azure/functions before anything from
+  // shared/, and the outcome must not depend on whether a require hook still sees the module load.
+  const instrumentation = new AzureFunctionsInstrumentation({ enabled: false });
   instrumentation.setTracerProvider(trace.getTracerProvider());
   instrumentation.setMeterProvider(metrics.getMeterProvider());
-  // Every function file imports @azure/functions before shared/, so the module is loaded already and a require hook
-  // would never fire: apply the instrumentation's patch to the loaded module (it registers invocation hooks and must
-  // run before the app finishes starting, which is now).
+  // The patch registers invocation hooks and app.setup capabilities: it must run before the app finishes starting,
+  // which is now (function files are still loading).
   const azFunc = require('@azure/functions') as unknown;
   for (const definition of instrumentation.getModuleDefinitions()) definition.patch?.(azFunc);
 }

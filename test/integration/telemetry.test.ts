@@ -56,3 +56,22 @@ describe('OpenTelemetry with the console exporters', () => {
     assert.match(finished, /functionName=finishJob/);
   });
 });
+
+describe('OpenTelemetry with an Application Insights connection string', () => {
+  let app: JobsApp;
+  before(async () => {
+    // An ingestion endpoint nobody listens on: export fails in the background; the app must not notice.
+    app = await startJobsApp({ name: 'telemetry_ai', env: { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/' } });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('sets up Azure Monitor and the Azure Functions instrumentation without disturbing the app', async () => {
+    assert.match(app.host.output(), /WorkerOpenTelemetryEnabled/, 'the Azure Functions instrumentation declared its capability');
+    const user = await app.createUser(10);
+    const res = await app.api<JobBody>('POST', '/api/jobs', user, { kind: 'workflow', input: llmNodes(2, 'azmon') });
+    assert.equal((await app.waitForStatus(res.body.id, ['completed', 'failed'])).status, 'completed');
+    assert.equal((await app.api('GET', '/api/health', null)).status, 200);
+  });
+});
