@@ -1,7 +1,7 @@
 import { type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { jobMessageSchema } from '../shared/jobs/delivery';
-import { scopedLogger } from '../shared/log';
+import { invocationLogger } from '../shared/log';
 import { FN, jobInstanceId } from '../shared/orchestration/contracts';
 import { db } from '../shared/services';
 
@@ -14,7 +14,7 @@ export async function jobsQueue(message: unknown, client: df.DurableClient, cont
     return;
   }
   const ref = parsed.data;
-  const log = scopedLogger(context, { jobId: ref.jobId, attempt: ref.attempt });
+  const log = invocationLogger(context, ref);
   const pool = db();
   const { rows } = await pool.query<{ deliverable: boolean }>('select longhaul.deliverable($1, $2) as deliverable', [ref.jobId, ref.attempt]);
   if (!rows[0]?.deliverable) {

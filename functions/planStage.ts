@@ -1,6 +1,6 @@
 import { type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { scopedLogger } from '../shared/log';
+import { invocationLogger } from '../shared/log';
 import { FN, type PlanStageInput } from '../shared/orchestration/contracts';
 import { engineActivities } from '../shared/services';
 
@@ -9,7 +9,7 @@ export function planStage(
   input: PlanStageInput,
   context: InvocationContext,
 ): ReturnType<ReturnType<typeof engineActivities>['planStage']> {
-  return engineActivities().planStage(input, scopedLogger(context, { jobId: input.jobId, attempt: input.attempt, invocationId: context.invocationId }));
+  return engineActivities().planStage(input, invocationLogger(context, input));
 }
 
 df.app.activity(FN.planStage, { handler: planStage });

@@ -2,7 +2,9 @@ import { type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { jobsQueueOutput, type JobMessage } from '../shared/jobs/delivery';
 import { jobInstanceId } from '../shared/orchestration/contracts';
-import { config, db } from '../shared/services';
+import { scopedLogger } from '../shared/log';
+import { sendDueNotices } from '../shared/notify';
+import { config, db, notifications } from '../shared/services';
 
 // Each tick re-enqueues at most this many attempts: a backlog drains over a few ticks instead of one huge batch.
 const REDELIVER_BATCH = 500;
@@ -18,6 +20,8 @@ let lastPurge = 0;
  * 2. Running jobs whose orchestration is gone are restarted (missing instance) or failed and refunded (failed or
  *    terminated instance).
  * 3. Durable history of finished instances and cached AI answers older than HISTORY_RETENTION_DAYS are purged.
+ * 4. With NOTIFY_WEBHOOK_URL: attempts running longer than NOTIFY_LONG_RUNNING_MINUTES, and failures not notified yet,
+ *    are announced once each (after the state work above, so a slow receiver delays nothing but this tick).
  */
 export async function sweeper(_timer: Timer, client: df.DurableClient, context: InvocationContext): Promise<void> {
   const settings = config().engine;
@@ -56,7 +60,16 @@ export async function sweeper(_timer: Timer, client: df.DurableClient, context: 
     purged = result.instancesDeleted;
     await pool.query('delete from longhaul.ai_cache where created_at < now() - make_interval(days => $1)', [settings.historyRetentionDays]);
   }
-  if (messages.length || failed || purged) context.log(`sweeper: re-enqueued ${messages.length}, failed ${failed} orphaned, purged ${purged} instances`);
+  const notifier = notifications();
+  let notified = 0;
+  if (notifier) {
+    const log = scopedLogger(context, { functionName: context.functionName, invocationId: context.invocationId });
+    notified = await sendDueNotices(pool, notifier, config().notify.longRunningMs, log).catch((err: unknown) => {
+      log.warn('notifications skipped this tick', { error: (err as Error).message });
+      return 0;
+    });
+  }
+  if (messages.length || failed || purged || notified) context.log(`sweeper: re-enqueued ${messages.length}, failed ${failed} orphaned, purged ${purged} instances, sent ${notified} notifications`);
 }
 
 df.app.client.timer('sweeper', { schedule: '%SWEEPER_SCHEDULE%', extraOutputs: [jobsQueueOutput], handler: sweeper });

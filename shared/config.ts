@@ -80,6 +80,23 @@ const schema = z.object({
   SWEEPER_REDELIVER_AFTER_SECONDS: positiveInt(20),
   SWEEPER_STUCK_AFTER_SECONDS: positiveInt(120),
   HISTORY_RETENTION_DAYS: positiveInt(7),
+  NOTIFY_WEBHOOK_URL: z.string().url().optional(),
+  // Fractions allowed (0.05 = 3 s) so a test can cross the threshold; 0 turns long-running notices off.
+  NOTIFY_LONG_RUNNING_MINUTES: z.coerce.number().min(0).default(60),
+  NOTIFY_TIMEOUT_MS: positiveInt(3000),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().min(1).optional(),
+  OTEL_TRACES_EXPORTER: z.enum(['console', 'none']).default('none'),
+  OTEL_METRICS_EXPORTER: z.enum(['console', 'none']).default('none'),
+  OTEL_METRIC_EXPORT_INTERVAL: positiveInt(60_000),
+  OTEL_SERVICE_NAME: z.string().min(1).default('longhaul'),
+});
+
+const telemetrySchema = schema.pick({
+  APPLICATIONINSIGHTS_CONNECTION_STRING: true,
+  OTEL_TRACES_EXPORTER: true,
+  OTEL_METRICS_EXPORTER: true,
+  OTEL_METRIC_EXPORT_INTERVAL: true,
+  OTEL_SERVICE_NAME: true,
 });
 
 /** One provider's key, default model (a deployment on Azure) and shared limits. */
@@ -125,6 +142,41 @@ export interface AppConfig {
     stuckAfterSeconds: number;
     historyRetentionDays: number;
   };
+  /** NOTIFY_WEBHOOK_URL and when to use it; absent url: notifications are off. */
+  notify: { url?: string; longRunningMs: number; timeoutMs: number };
+  telemetry: TelemetrySettings;
+}
+
+/** Which OpenTelemetry exporters the process uses (Azure Monitor when a connection string is set). */
+export interface TelemetrySettings {
+  connectionString?: string;
+  traces: 'console' | 'none';
+  metrics: 'console' | 'none';
+  metricIntervalMs: number;
+  serviceName: string;
+}
+
+function toTelemetry(v: z.infer<typeof telemetrySchema>): TelemetrySettings {
+  return {
+    connectionString: v.APPLICATIONINSIGHTS_CONNECTION_STRING,
+    traces: v.OTEL_TRACES_EXPORTER,
+    metrics: v.OTEL_METRICS_EXPORTER,
+    metricIntervalMs: v.OTEL_METRIC_EXPORT_INTERVAL,
+    serviceName: v.OTEL_SERVICE_NAME,
+  };
+}
+
+/**
+ * The telemetry settings alone: telemetry is set up while function files load, before the rest of the configuration
+ * is needed, and a bad value elsewhere must not keep it from starting (or the reverse).
+ */
+export function parseTelemetrySettings(env: Record<string, string | undefined>): TelemetrySettings {
+  const parsed = telemetrySchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`Setting ${String(issue?.path[0])} is invalid: ${issue?.message}`);
+  }
+  return toTelemetry(parsed.data);
 }
 
 export class ConfigError extends Error {
@@ -205,6 +257,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       stuckAfterSeconds: v.SWEEPER_STUCK_AFTER_SECONDS,
       historyRetentionDays: v.HISTORY_RETENTION_DAYS,
     },
+    notify: { url: v.NOTIFY_WEBHOOK_URL, longRunningMs: Math.round(v.NOTIFY_LONG_RUNNING_MINUTES * 60_000), timeoutMs: v.NOTIFY_TIMEOUT_MS },
+    telemetry: toTelemetry(v),
   };
 }
 

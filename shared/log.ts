@@ -35,3 +35,8 @@ export function scopedLogger(sink: LogSink, scope: LogFields = {}): Logger {
     child: (fields) => scopedLogger(sink, { ...scope, ...fields }),
   };
 }
+
+/** The logger of one invocation about one job attempt: every line carries {functionName, invocationId, jobId, attempt}. */
+export function invocationLogger(context: LogSink & { invocationId: string; functionName: string }, ref: { jobId: string; attempt: number }): Logger {
+  return scopedLogger(context, { functionName: context.functionName, invocationId: context.invocationId, jobId: ref.jobId, attempt: ref.attempt });
+}

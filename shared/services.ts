@@ -8,8 +8,14 @@ import type { AiServices } from './ai/types';
 import { getConfig, requireDatabaseUrl, type AppConfig } from './config';
 import { getPool } from './db';
 import { createEngineActivities, type EngineActivities } from './engine/activities';
+import { createNotifier, type Notifier } from './notify';
 import { createBlobStore, type ObjectStore } from './storage/blobStore';
 import { createSupabaseStore } from './storage/supabaseStore';
+import { setupTelemetry } from './telemetry';
+
+// Every function file but the orchestrators imports this module while the app loads: telemetry is set up once per
+// process, before any handler runs (a missing package or a bad setting only turns it off, with a warning).
+setupTelemetry();
 
 // K: chunk calls per stageRunner generation. Each call adds ~2 history events plus episode markers; 400 keeps a
 // generation near 1,600 events, well under the 5,000-event bound and cheap to replay.
@@ -41,6 +47,13 @@ export function outputStore(): ObjectStore {
   return outputs;
 }
 let ai: AiServices | undefined;
+let notifier: { value: Notifier | undefined } | undefined;
+
+/** The NOTIFY_WEBHOOK_URL notifier, or undefined when no URL is configured. */
+export function notifications(): Notifier | undefined {
+  notifier ??= { value: createNotifier({ url: getConfig().notify.url, timeoutMs: getConfig().notify.timeoutMs }) };
+  return notifier.value;
+}
 
 export function config(): AppConfig {
   return getConfig();
@@ -67,6 +80,7 @@ export function engineActivities(): EngineActivities {
       limits: { maxInFlight: settings.chunkConcurrency, perGeneration: CHUNKS_PER_GENERATION, maxAttempts: settings.chunkMaxAttempts },
       chunkTimeBudgetMs: settings.chunkTimeBudgetMs,
       workerConcurrency: settings.workerConcurrency,
+      notifier: notifications(),
     });
   }
   return engine;

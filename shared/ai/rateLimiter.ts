@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db';
 import { RetryAfterError } from '../errors';
+import { telemetry } from '../telemetry';
 import { estimateTokens } from './localProvider';
 import type { AiServices } from './types';
 
@@ -83,15 +84,22 @@ async function limited<T>(opts: LimitOptions, provider: string, model: string, t
   const limit = opts.limitFor(model);
   return opts.inFlight.run(async () => {
     await opts.limiter.acquire(key, limit, tokens, opts.maxWaitMs);
+    const started = performance.now();
+    const attributes = { 'longhaul.provider': provider, 'longhaul.model': model };
     try {
       const result = await call();
+      telemetry().providerDuration.record(performance.now() - started, { ...attributes, 'longhaul.outcome': 'ok' });
       await opts.limiter.consume(key, limit, usedAfter(result));
       // Tighten from the provider's own accounting: a spent budget pauses every process until it resets.
       const hint = (result as { rateLimitHint?: { pauseMs: number } }).rateLimitHint;
       if (hint && hint.pauseMs > 0) await opts.limiter.pause(key, Date.now() + hint.pauseMs);
       return result;
     } catch (err) {
-      if (err instanceof RetryAfterError && err.status === 429) await opts.limiter.pause(key, Date.now() + err.retryAfterMs);
+      telemetry().providerDuration.record(performance.now() - started, { ...attributes, 'longhaul.outcome': 'error' });
+      if (err instanceof RetryAfterError && err.status === 429) {
+        telemetry().providerRateLimited.add(1, attributes);
+        await opts.limiter.pause(key, Date.now() + err.retryAfterMs);
+      }
       throw err;
     }
   });

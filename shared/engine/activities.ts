@@ -10,6 +10,8 @@ import { NonRetriableError, RetryAfterError, ValidationError } from '../errors';
 import { findKind } from '../kinds';
 import type { ChunkOutcome, JobKind, JobRecord } from '../kinds/types';
 import type { Logger } from '../log';
+import type { Notifier } from '../notify';
+import { inSpan, telemetry } from '../telemetry';
 import type {
   EngineLimits,
   FinishJobInput,
@@ -39,6 +41,8 @@ export interface EngineDeps {
   chunkTimeBudgetMs: number;
   workerConcurrency: number;
   clock?: () => number;
+  /** NOTIFY_WEBHOOK_URL: told about failed jobs after the transition, never awaited. */
+  notifier?: Notifier;
 }
 
 interface JobRow {
@@ -67,10 +71,15 @@ export function createEngineActivities(deps: EngineDeps) {
   };
   const record = (row: JobRow, input: unknown = undefined): JobRecord => ({ id: row.id, userId: row.user_id, kind: row.kind, attempt: row.attempt, input });
 
-  async function startJob(ref: JobRef): Promise<StartJobResult> {
+  async function startJob(ref: JobRef, log: Logger = silentLog): Promise<StartJobResult> {
     const { rows } = await db.query<JobRow>('select * from longhaul.start_job($1, $2, $3)', [ref.jobId, ref.attempt, ACTOR]);
     const job = rows[0];
-    return { run: job?.status === 'running' && job.attempt === ref.attempt, status: job?.status ?? 'missing', limits: deps.limits };
+    const run = job?.status === 'running' && job.attempt === ref.attempt;
+    if (run) {
+      telemetry().jobsStarted.add(1, { 'longhaul.kind': job.kind });
+      log.info('job attempt running', { kind: job.kind });
+    }
+    return { run, status: job?.status ?? 'missing', limits: deps.limits };
   }
 
   async function planStage(input: PlanStageInput, log: Logger = silentLog): Promise<PlanStageResult> {
@@ -134,6 +143,25 @@ export function createEngineActivities(deps: EngineDeps) {
   }
 
   async function runChunk(input: RunChunkInput, log: Logger = silentLog): Promise<RunChunkResult> {
+    const started = performance.now();
+    let kindName = 'unknown';
+    let outcome = 'error';
+    try {
+      return await inSpan('longhaul.runChunk', { 'longhaul.job_id': input.jobId, 'longhaul.attempt': input.attempt, 'longhaul.stage': input.stage, 'longhaul.chunk': input.index }, async (span) => {
+        const result = await runChunkOnce(input, log, (kind) => {
+          kindName = kind;
+          span.setAttribute('longhaul.kind', kind);
+        });
+        outcome = result.status;
+        span.setAttribute('longhaul.outcome', result.status);
+        return result;
+      });
+    } finally {
+      telemetry().chunkDuration.record(performance.now() - started, { 'longhaul.kind': kindName, 'longhaul.stage': input.stageName, 'longhaul.outcome': outcome });
+    }
+  }
+
+  async function runChunkOnce(input: RunChunkInput, log: Logger, onKind: (kind: string) => void): Promise<RunChunkResult> {
     const { rows } = await db.query<JobRow & { chunk_status: string | null; chunk_input: unknown; cursor: unknown; failures: number; attempts: number }>(
       `with c as (
          update longhaul.job_chunks set attempts = attempts + 1, status = case when status = 'done' then 'done' else 'running' end, updated_at = now()
@@ -146,6 +174,7 @@ export function createEngineActivities(deps: EngineDeps) {
     );
     const job = rows[0];
     if (!job || job.status !== 'running' || job.attempt !== input.attempt) return { status: 'stale', stop: true };
+    onKind(job.kind);
     const stop = job.cancel_requested_at !== null;
     if (job.chunk_status === 'done') return { status: 'done', stop };
     if (job.chunk_status === null) throw new NonRetriableError(`chunk ${input.stage}/${input.index} of job ${input.jobId} does not exist`);
@@ -239,8 +268,16 @@ export function createEngineActivities(deps: EngineDeps) {
       const error: JobError = input.error ?? { message: kind ? 'the job failed' : `no module for job kind "${job.kind}"` };
       result = (await db.query<{ status: string }>('select status from longhaul.fail_job($1, $2, $3::jsonb, $4)', [input.jobId, input.attempt, JSON.stringify(error), ACTOR])).rows;
     }
-    log.info('job finished', { outcome: input.outcome, status: result[0]?.status });
-    return { status: result[0]?.status ?? 'missing' };
+    const status = result[0]?.status ?? 'missing';
+    log.info('job finished', { outcome: input.outcome, status });
+    if (status === 'completed') telemetry().jobsCompleted.add(1, { 'longhaul.kind': job.kind });
+    if (status === 'failed') {
+      telemetry().jobsFailed.add(1, { 'longhaul.kind': job.kind });
+      // After the transition has committed and not awaited: a slow or broken receiver cannot hold the job back.
+      const notice = { reason: 'failed' as const, jobId: input.jobId, attempt: input.attempt, kind: job.kind, status, error: input.error ?? null };
+      void deps.notifier?.notifyOnce(db, notice, log);
+    }
+    return { status };
   }
 
   return { startJob, planStage, nextChunks, runChunk, finishJob };

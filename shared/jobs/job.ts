@@ -16,6 +16,8 @@ export interface Job {
   startedAt: string | null;
   finishedAt: string | null;
   queuePosition: number | null;
+  /** Estimated seconds until the job finishes (docs/operations.md); null when it cannot be known. */
+  etaSeconds: number | null;
   userId: string;
   priority: number;
   idempotencyKey: string | null;
@@ -46,6 +48,7 @@ export interface JobRow {
   started_at: Date | null;
   finished_at: Date | null;
   queue_position?: string | number | null;
+  eta_seconds?: string | number | null;
 }
 
 export function toJob(row: JobRow): Job {
@@ -63,6 +66,7 @@ export function toJob(row: JobRow): Job {
     startedAt: row.started_at?.toISOString() ?? null,
     finishedAt: row.finished_at?.toISOString() ?? null,
     queuePosition: row.queue_position === null || row.queue_position === undefined ? null : Number(row.queue_position),
+    etaSeconds: row.eta_seconds === null || row.eta_seconds === undefined ? null : Number(row.eta_seconds),
     userId: row.user_id,
     priority: row.priority,
     idempotencyKey: row.idempotency_key,

@@ -24,7 +24,7 @@ export interface SubmitRequest {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const WITH_POSITION = `${JOB_COLUMNS}, public.job_queue_position(j.id) as queue_position`;
+const WITH_POSITION = `${JOB_COLUMNS}, public.job_queue_position(j.id) as queue_position, public.job_eta_seconds(j.id) as eta_seconds`;
 
 function run<T>(db: Pool, actor: Actor, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   return actor.type === 'user' ? asUser(db, actor.claims, fn) : inTransaction(db, fn);

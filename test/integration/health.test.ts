@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Client } from 'pg';
 import { createTestDatabase, testStorageConnectionString } from '../support/database';
 import { repoRoot, startHostProcess, type HostProcess } from '../support/hostProcess';
 
@@ -20,6 +21,31 @@ describe('GET /api/health on the real app', () => {
     const res = await fetch(`${host.url}/api/health`);
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { status: string }).status, 'healthy');
+  });
+
+  it('answers 503 naming the durable check when the task hub stops answering', async () => {
+    // The healthy host of the first test (task hub and app data in one database).
+    const host = hosts[0];
+    assert.ok(host, 'the first test started a host');
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      // The Durable backend hangs: its instance table is locked by another session; the app's own queries still answer.
+      await locker.query('begin');
+      await locker.query('lock table durabletask.instances in access exclusive mode');
+      const res = await fetch(`${host.url}/api/health`);
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { status: string; checks: Record<string, { status: string; detail?: string }> };
+      assert.equal(body.status, 'unhealthy');
+      assert.equal(body.checks.durable?.status, 'failed');
+      assert.match(body.checks.durable?.detail ?? '', /no answer within/);
+      assert.equal(body.checks.database?.status, 'ok');
+      assert.equal(body.checks.queue?.status, 'ok');
+      await locker.query('rollback');
+      assert.equal((await fetch(`${host.url}/api/health`)).status, 200, 'healthy again once the task hub answers');
+    } finally {
+      await locker.end().catch(() => undefined);
+    }
   });
 
   it('answers 503 naming the failing check when the app database is down', async () => {

@@ -1,0 +1,127 @@
+/**
+ * POST /api/maintenance/clean on the real app: finished jobs older than the cutoff lose their rows and their Durable
+ * history; recent and running jobs are untouched; a dry run counts and deletes nothing; the ledger stays.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DurableApi } from '../support/durableApi';
+import { llmNodes, startJobsApp, type JobBody, type JobsApp, type TestUser } from '../support/jobsApp';
+
+interface CleanBody {
+  dryRun: boolean;
+  jobs: number;
+  byStatus: Record<string, number>;
+  chunks: number;
+  items: number;
+  events: number;
+  files: number;
+  durableInstances: number;
+  more: boolean;
+  error?: { code: string; message: string; details?: { issues: { path: string }[] } };
+}
+
+describe('maintenance clean', () => {
+  let app: JobsApp;
+  let user: TestUser;
+  let durable: DurableApi;
+  const ids: Record<'oldDone' | 'newDone' | 'oldFailed' | 'oldCancelled' | 'running', string> = {} as never;
+
+  /** Orchestration instances of a job (every attempt, every stage runner). */
+  async function instancesOf(jobId: string): Promise<string[]> {
+    const res = await fetch(durable.url('instances/', { instanceIdPrefix: `job-${jobId}-`, showInput: 'false' }));
+    return ((await res.json()) as { instanceId: string }[]).map((i) => i.instanceId).sort();
+  }
+
+  async function insertPending(): Promise<string> {
+    const { rows } = await app.pool.query<{ id: string }>("insert into public.jobs (kind, input, user_id) values ('workflow', $1::jsonb, $2) returning id", [JSON.stringify(llmNodes(2)), user.id]);
+    return rows[0]!.id;
+  }
+
+  before(async () => {
+    // No webhook bridge: jobs inserted in SQL stay where the test puts them; jobs sent to the API still run.
+    app = await startJobsApp({ name: 'maintenance', bridge: false });
+    durable = new DurableApi(app.host.url, app.host.keys.masterKey);
+    user = await app.createUser(1000);
+    for (const name of ['oldDone', 'newDone'] as const) {
+      const res = await app.api<JobBody>('POST', '/api/jobs', user, { kind: 'workflow', input: llmNodes(3, name) });
+      ids[name] = res.body.id;
+    }
+    for (const name of ['oldDone', 'newDone'] as const) assert.equal((await app.waitForStatus(ids[name], ['completed', 'failed'])).status, 'completed');
+    ids.oldFailed = await insertPending();
+    await app.pool.query("select longhaul.fail_job($1, 1, '{\"message\":\"test\"}'::jsonb, 'test')", [ids.oldFailed]);
+    ids.oldCancelled = await insertPending();
+    await app.pool.query("select longhaul.request_cancel($1, 'test')", [ids.oldCancelled]);
+    ids.running = await insertPending();
+    await app.pool.query("select longhaul.start_job($1, 1, 'test')", [ids.running]);
+    // Ages: the "old" ones finished 40 days ago; the running one started 40 days ago (and must survive anyway).
+    await app.pool.query("update public.jobs set finished_at = now() - interval '40 days', created_at = now() - interval '41 days' where id = any($1::uuid[])", [[ids.oldDone, ids.oldFailed, ids.oldCancelled]]);
+    await app.pool.query("update public.jobs set started_at = now() - interval '40 days', created_at = now() - interval '41 days' where id = $1", [ids.running]);
+    const statuses = await app.pool.query<{ id: string; status: string }>('select id, status from public.jobs');
+    assert.deepEqual(new Set(statuses.rows.map((r) => r.status)), new Set(['completed', 'failed', 'cancelled', 'running']));
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('answers 401 without the admin key and to a signed-in user', async () => {
+    assert.equal((await app.api('POST', '/api/maintenance/clean', null, { olderThanDays: 30, dryRun: true })).status, 401);
+    assert.equal((await app.api('POST', '/api/maintenance/clean', user, { olderThanDays: 30, dryRun: true })).status, 401);
+  });
+
+  it('answers 400 naming the field for a bad body, and deletes nothing', async () => {
+    const cases: [unknown, string][] = [
+      [{ olderThanDays: -1 }, 'olderThanDays'],
+      [{ olderThanDays: 'thirty' }, 'olderThanDays'],
+      [{ dryRun: true }, 'olderThanDays'],
+      [{ olderThanDays: 30, dryRun: 'yes' }, 'dryRun'],
+      [{ olderThanDays: 30, everything: true }, '(body)'],
+      ['not json', '(body)'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await app.api<CleanBody>('POST', '/api/maintenance/clean', 'admin', body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.error?.code, 'invalid_input');
+      assert.ok(res.body.error?.details?.issues.some((i) => i.path === field) || res.body.error?.message.startsWith(field), `${JSON.stringify(body)} names ${field}: ${res.body.error?.message}`);
+    }
+    assert.equal(Number((await app.pool.query('select count(*) from public.jobs')).rows[0].count), 5);
+  });
+
+  it('a dry run reports what would be purged and deletes nothing', async () => {
+    const before = await instancesOf(ids.oldDone);
+    assert.deepEqual(before, [`job-${ids.oldDone}-1`, `job-${ids.oldDone}-1-s0`], 'the completed job has its orchestration and one stage runner');
+    const res = await app.api<CleanBody>('POST', '/api/maintenance/clean', 'admin', { olderThanDays: 30, dryRun: true });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.dryRun, true);
+    assert.equal(res.body.jobs, 3);
+    assert.deepEqual(res.body.byStatus, { completed: 1, failed: 1, cancelled: 1 });
+    assert.equal(res.body.durableInstances, 2);
+    assert.ok(res.body.chunks >= 1 && res.body.items === 3 && res.body.events >= 7, JSON.stringify(res.body));
+    assert.equal(Number((await app.pool.query('select count(*) from public.jobs')).rows[0].count), 5);
+    assert.deepEqual(await instancesOf(ids.oldDone), before);
+  });
+
+  it('purges old finished jobs, their rows and Durable history; keeps recent and running jobs and the ledger', async () => {
+    const ledgerBefore = await app.ledger(ids.oldDone);
+    const res = await app.api<CleanBody>('POST', '/api/maintenance/clean', 'admin', { olderThanDays: 30 });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.dryRun, false);
+    assert.equal(res.body.jobs, 3);
+    assert.equal(res.body.durableInstances, 2);
+    assert.equal(res.body.items, 3);
+
+    const left = await app.pool.query<{ id: string }>('select id from public.jobs');
+    assert.deepEqual(new Set(left.rows.map((r) => r.id)), new Set([ids.newDone, ids.running]));
+    for (const table of ['public.job_events', 'longhaul.job_chunks', 'longhaul.job_items', 'longhaul.job_stages', 'longhaul.job_runs', 'longhaul.job_deliveries']) {
+      const { rows } = await app.pool.query(`select count(*)::int as n from ${table} where job_id = any($1::uuid[])`, [[ids.oldDone, ids.oldFailed, ids.oldCancelled]]);
+      assert.equal(rows[0].n, 0, `${table} has no rows of purged jobs`);
+    }
+    assert.deepEqual(await instancesOf(ids.oldDone), [], 'the Durable history of the purged job is gone');
+    assert.equal((await instancesOf(ids.newDone)).length, 2, 'a recent job keeps its history');
+    assert.deepEqual(await app.ledger(ids.oldDone), ledgerBefore, 'the credit ledger is the accounting record: kept');
+    assert.equal((await app.api<JobBody>('GET', `/api/jobs/${ids.running}`, 'admin')).body.status, 'running');
+    assert.equal((await app.api('GET', `/api/jobs/${ids.oldDone}`, 'admin')).status, 404);
+
+    const again = await app.api<CleanBody>('POST', '/api/maintenance/clean', 'admin', { olderThanDays: 30 });
+    assert.equal(again.body.jobs, 0, 'nothing left to purge');
+  });
+});
