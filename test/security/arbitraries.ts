@@ -79,18 +79,18 @@ export const junkJson = (): fc.Arbitrary<unknown> =>
   );
 
 /** A field that is usually a good value and sometimes anything at all (a mutation of a valid input). */
-function maybe<T>(good: fc.Arbitrary<T>, goodWeight = 5): fc.Arbitrary<T | unknown> {
+export function maybe<T>(good: fc.Arbitrary<T>, goodWeight = 12): fc.Arbitrary<T | unknown> {
   return fc.oneof({ weight: goodWeight, arbitrary: good }, { weight: 1, arbitrary: junkJson() });
 }
 
 /** An object whose keys are sometimes dropped and sometimes joined by an unknown key. */
 function mutatedRecord(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> {
   return fc
-    .tuple(fc.record(fields, { requiredKeys: [] }), fc.option(fc.tuple(nastyString(), junkJson()), { freq: 6 }))
+    .tuple(fc.record(fields, { requiredKeys: [] }), fc.option(fc.tuple(nastyString(), junkJson()), { freq: 12 }))
     .map(([obj, extra]) => (extra ? { ...obj, [extra[0]]: extra[1] } : obj));
 }
 
-const nodeIdArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('a', 'b', 'c', 'd', 'e') }, { weight: 1, arbitrary: nastyString() });
+const nodeIdArb = fc.oneof({ weight: 20, arbitrary: fc.constantFrom('a', 'b', 'c', 'd', 'e') }, { weight: 1, arbitrary: nastyString() });
 
 const workflowNode = fc.oneof(
   mutatedRecord({ id: maybe(nodeIdArb), type: maybe(fc.constant('text')), text: maybe(fc.string({ maxLength: 40 })) }),
