@@ -7,6 +7,7 @@
 // Deeper than any real job input; far below where Postgres' jsonb parser (max_stack_depth) or V8's JSON.stringify give up.
 export const MAX_JSON_DEPTH = 64;
 
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL (\\u0000) or unpaired surrogate characters';
@@ -30,11 +31,16 @@ export function jsonbProblem(value: unknown, root: string): { path: string; mess
         item.value.forEach((v, i) => stack.push({ value: v, path: `${item.path}[${i}]`, depth: item.depth + 1 }));
       } else {
         for (const [k, v] of Object.entries(item.value)) {
-          if (!isStorableText(k)) return { path: `${item.path}.${k.replace(/[\u0000\ud800-\udfff]/g, '?')}`, message: `key ${UNSTORABLE_TEXT_MESSAGE}` };
+          if (!isStorableText(k)) return { path: `${item.path}.${printable(k)}`, message: `key ${UNSTORABLE_TEXT_MESSAGE}` };
           stack.push({ value: v, path: `${item.path}.${k}`, depth: item.depth + 1 });
         }
       }
     }
   }
   return undefined;
+}
+
+/** The string with what cannot be shown or stored replaced by '?' (for error paths). */
+function printable(s: string): string {
+  return [...s].map((c) => (c === '\u0000' || /^[\ud800-\udfff]$/.test(c) ? '?' : c)).join('');
 }
