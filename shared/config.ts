@@ -67,8 +67,8 @@ const schema = z.object({
   RAG_ENABLE_CLAUDE_ANALYSIS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   RAG_CLAUDE_CONCURRENCY: positiveInt(3),
   MAX_FILE_SIZE_MB: positiveInt(500),
-  // The largest legitimate bodies are job inputs: a 200,000-node workflow of short prompts or a rag_ingestion of
-  // ~10,000 one-paragraph segments is ~20 MB of JSON. The Functions host itself stops at 100 MB.
+  // The largest legitimate bodies are job inputs: a 200,000-node workflow of short prompts is ~14 MB of JSON, a
+  // rag_ingestion of 10,000 one-paragraph segments ~11 MB. The Functions host itself stops at 100 MB.
   MAX_REQUEST_BODY_MB: positiveInt(32),
   RECORDING_SEGMENT_SECONDS: positiveInt(600),
   IMAGE_CONTAINER: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a blob container name (3-63 lowercase letters, digits, dashes)').default('longhaul-images'),
