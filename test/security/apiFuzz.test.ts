@@ -104,7 +104,7 @@ function cases(victimJobs: string[], fuzzerId: string): fc.Arbitrary<Case> {
     ),
     fc.record({ kind: nastyString(), input: junkJson() }),
   );
-  const webhookRecord = fc.record({ id: maybe(UUID_ARB, 4), attempt: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }, edgeNumber(), junkJson()), status: maybe(fc.constantFrom('pending', 'queued', 'failed'), 4) }, { requiredKeys: [] });
+  const webhookRecord = fc.record({ id: maybe(UUID_ARB, 4), attempt: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }, fc.constantFrom(2 ** 31, 2 ** 53, 0, -1, 1.5), edgeNumber(), junkJson()), status: maybe(fc.constantFrom('pending', 'queued', 'failed'), 4) }, { requiredKeys: [] });
   const webhookBody = fc.oneof(
     { weight: 3, arbitrary: fc.record({ type: maybe(fc.constantFrom('INSERT', 'UPDATE', 'DELETE')), table: maybe(fc.constant('jobs')), schema: maybe(fc.constant('public')), record: maybe(webhookRecord), old_record: maybe(webhookRecord) }, { requiredKeys: ['type', 'table', 'schema', 'record'] }) },
     { weight: 1, arbitrary: junkJson() },

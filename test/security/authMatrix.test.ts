@@ -162,6 +162,12 @@ describe('security: auth matrix, injection, body size and RLS writes', () => {
     }
     assert.equal((await jobRow(aliceJob)).status, 'pending');
     assert.equal(await queueDepth(), start, 'no refused webhook enqueued anything');
+    // The right secret with an attempt no Postgres integer holds: a 400 naming the field, not a database error.
+    for (const attempt of [2 ** 31, 2 ** 53, 0, 1.5]) {
+      const res = await call('POST', '/api/webhooks/supabase', { 'x-webhook-secret': app.webhookSecret }, JSON.stringify({ type: 'INSERT', table: 'jobs', schema: 'public', record: { id: aliceJob, attempt, status: 'pending' } }));
+      assert.ok(res.status === 400 || (res.status === 202 && res.json?.accepted === false), `attempt ${attempt} → ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    assert.equal(await queueDepth(), start);
     const ok = await call('POST', '/api/webhooks/supabase', { 'x-webhook-secret': app.webhookSecret }, payload);
     assert.deepEqual([ok.status, ok.json?.accepted], [202, true], 'the positive control');
     assert.equal(await queueDepth(), start + 1);
@@ -203,6 +209,10 @@ describe('security: auth matrix, injection, body size and RLS writes', () => {
         }
         const cursor = b64(JSON.stringify([bad, aliceJob]));
         assert.equal((await call('GET', `/api/jobs?cursor=${cursor}`, who)).status, 400, `cursor [${bad}, id]`);
+        // Shaped like the timestamps the API writes, but no date: Postgres' own datetime error must still be a 400.
+        for (const stamp of ['2026-13-45 99:99:99+00', '2026-02-30 10:00:00+00']) {
+          assert.equal((await call('GET', `/api/jobs?cursor=${b64(JSON.stringify([stamp, aliceJob]))}`, who)).status, 400, `cursor [${stamp}, id]`);
+        }
         const results = await call('GET', `/api/jobs/${aliceJob}/results?cursor=${encodeURIComponent(bad)}&limit=${encodeURIComponent(bad)}`, who);
         assert.ok(results.status === 400 || results.status === 404, `results cursor ${bad} → ${results.status}`);
         const id = await call('GET', `/api/jobs/${encodeURIComponent(`${aliceJob}' or '1'='1`)}`, who);
