@@ -4,12 +4,13 @@ import { authenticate } from '../shared/api/auth';
 import { credentialsOf, json, readBody, withErrors } from '../shared/api/http';
 import { asUser } from '../shared/db';
 import { ValidationError } from '../shared/errors';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../shared/pgText';
 import { aiServices, config, db } from '../shared/services';
 
 const bodySchema = z.object({
   query: z.string().min(1).max(8000),
   k: z.number().int().min(1).max(100).default(5),
-  documentId: z.string().min(1).max(200).optional(),
+  documentId: z.string().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).optional(),
   /** Admin only: whose documents to search. */
   userId: z.string().uuid().optional(),
 });

@@ -4,12 +4,13 @@ import { authenticate } from '../shared/api/auth';
 import { credentialsOf, json, readBody, withErrors } from '../shared/api/http';
 import { jobsQueueOutput } from '../shared/jobs/delivery';
 import { markQueued, submitJob as submit } from '../shared/jobs/jobStore';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../shared/pgText';
 import { config, db } from '../shared/services';
 
 const bodySchema = z.object({
   kind: z.string().min(1).max(64),
   input: z.unknown().refine((v) => v !== undefined, 'required'),
-  idempotencyKey: z.string().min(1).max(200).optional(),
+  idempotencyKey: z.string().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).optional(),
   priority: z.number().int().min(-100).max(100).optional(),
   userId: z.string().uuid().optional(),
 });

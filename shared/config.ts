@@ -67,6 +67,9 @@ const schema = z.object({
   RAG_ENABLE_CLAUDE_ANALYSIS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   RAG_CLAUDE_CONCURRENCY: positiveInt(3),
   MAX_FILE_SIZE_MB: positiveInt(500),
+  // The largest legitimate bodies are job inputs: a 200,000-node workflow of short prompts is ~14 MB of JSON, a
+  // rag_ingestion of 10,000 one-paragraph segments ~11 MB. The Functions host itself stops at 100 MB.
+  MAX_REQUEST_BODY_MB: positiveInt(32),
   RECORDING_SEGMENT_SECONDS: positiveInt(600),
   IMAGE_CONTAINER: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a blob container name (3-63 lowercase letters, digits, dashes)').default('longhaul-images'),
   IMAGE_URL_TTL_HOURS: positiveInt(168),
@@ -131,6 +134,8 @@ export interface AppConfig {
     failover?: 'local' | 'gemini' | 'openai' | 'azure-openai' | 'anthropic';
   };
   files: { container: string; urlLifetimeMs: number; outputs: 'blob' | 'supabase' };
+  /** Largest HTTP request body the API reads (413 payload_too_large beyond it). */
+  http: { maxRequestBodyBytes: number };
   recordings: { maxBytes: number; segmentSec: number };
   rag: { charLimit: number; batchLimit: number; analysis: boolean; analysisConcurrency: number };
   engine: {
@@ -247,6 +252,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     recordings: { maxBytes: v.MAX_FILE_SIZE_MB * 1024 * 1024, segmentSec: v.RECORDING_SEGMENT_SECONDS },
     files: { container: v.IMAGE_CONTAINER, urlLifetimeMs: v.IMAGE_URL_TTL_HOURS * 3_600_000, outputs: v.IMAGE_STORAGE },
+    http: { maxRequestBodyBytes: v.MAX_REQUEST_BODY_MB * 1024 * 1024 },
     rag: { charLimit: v.RAG_EMBEDDING_CHAR_LIMIT, batchLimit: v.RAG_EMBEDDING_BATCH, analysis: v.RAG_ENABLE_CLAUDE_ANALYSIS, analysisConcurrency: v.RAG_CLAUDE_CONCURRENCY },
     engine: {
       workerConcurrency: v.WORKER_CONCURRENCY,

@@ -57,6 +57,13 @@ export class ConflictError extends AppError {
   }
 }
 
+export class PayloadTooLargeError extends AppError {
+  override name = 'PayloadTooLargeError';
+  constructor(limitBytes: number) {
+    super(`the request body is larger than ${limitBytes} bytes (MAX_REQUEST_BODY_MB)`, 413, 'payload_too_large', { limitBytes });
+  }
+}
+
 /** Work that will fail the same way however often it is retried (bad input, a 4xx from a provider, a policy block). */
 export class NonRetriableError extends Error {
   override name = 'NonRetriableError';

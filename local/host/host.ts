@@ -108,6 +108,11 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const timers = new TimerScheduler(pool, log);
   for (const fn of runtime.functions) {
     const name = fn.metadata.name;
+    // As on Azure: the app setting AzureWebJobs.<name>.Disabled (true or 1) keeps a function from being triggered.
+    if (/^(true|1)$/i.test(process.env[`AzureWebJobs.${name}.Disabled`] ?? '')) {
+      log.info(`function ${name} is disabled (AzureWebJobs.${name}.Disabled)`);
+      continue;
+    }
     const trigger = FunctionRuntime.triggerOf(fn);
     if (trigger.type === 'httptrigger') {
       const route = typeof trigger.options.route === 'string' ? trigger.options.route : name;

@@ -4,7 +4,8 @@
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { AppError, ValidationError } from '../errors';
+import { getConfig } from '../config';
+import { AppError, PayloadTooLargeError, ValidationError } from '../errors';
 
 export function json(status: number, body: unknown): HttpResponseInit {
   return { status, jsonBody: body, headers: { 'cache-control': 'no-store' } };
@@ -19,12 +20,13 @@ export function errorResponse(err: unknown, context: InvocationContext): HttpRes
   return json(500, { error: { code: 'internal', message: `internal error (invocation ${context.invocationId})` } });
 }
 
-/** Wraps a handler so every thrown AppError becomes its status code. */
+/** Wraps a handler so every thrown AppError becomes its status code; a body declared too large is 413 before anything runs. */
 export function withErrors<A extends unknown[]>(
   handler: (request: HttpRequest, ...rest: [...A, InvocationContext]) => Promise<HttpResponseInit>,
 ): (request: HttpRequest, ...rest: [...A, InvocationContext]) => Promise<HttpResponseInit> {
   return async (request, ...rest) => {
     try {
+      refuseDeclaredOversize(request, maxBodyBytes());
       return await handler(request, ...rest);
     } catch (err) {
       return errorResponse(err, rest[rest.length - 1] as InvocationContext);
@@ -36,11 +38,44 @@ export function zodIssues(error: z.ZodError): { path: string; message: string }[
   return error.issues.map((i) => ({ path: i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join('') || '(body)', message: i.message }));
 }
 
-/** Parses a JSON body against a schema; 400 naming the field when it does not fit. */
+function maxBodyBytes(): number {
+  return getConfig().http.maxRequestBodyBytes;
+}
+
+function refuseDeclaredOversize(request: HttpRequest, limit: number): void {
+  const declared = Number(request.headers.get('content-length') ?? '');
+  if (Number.isFinite(declared) && declared > limit) throw new PayloadTooLargeError(limit);
+}
+
+/**
+ * The body as text, at most `limit` bytes (MAX_REQUEST_BODY_MB): the declared Content-Length is checked first, then
+ * the bytes actually read (a chunked upload declares nothing), so an oversized body is never parsed.
+ */
+export async function readText(request: HttpRequest, limit = maxBodyBytes()): Promise<string> {
+  refuseDeclaredOversize(request, limit);
+  if (!request.body) return '';
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new PayloadTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a JSON body against a schema; 400 naming the field when it does not fit, 413 when it is too large. */
 export async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
+  const text = await readText(request);
   let body: unknown;
   try {
-    body = JSON.parse(await request.text());
+    body = JSON.parse(text);
   } catch {
     throw new ValidationError('body: must be a JSON document', [{ path: '(body)', message: 'not valid JSON' }]);
   }

@@ -6,7 +6,9 @@ import { output } from '@azure/functions';
 import { z } from 'zod';
 
 /** A queue message: which attempt of which job to start. Storage queue messages are capped at 64 KiB: ids only. */
-export const jobMessageSchema = z.object({ jobId: z.string().uuid(), attempt: z.number().int().positive() });
+// attempt is a Postgres integer: a larger one must be a 400, not an out-of-range error from the database.
+const attemptSchema = z.number().int().positive().max(2_147_483_647);
+export const jobMessageSchema = z.object({ jobId: z.string().uuid(), attempt: attemptSchema });
 export type JobMessage = z.infer<typeof jobMessageSchema>;
 
 /** The Supabase database webhook body ({type, table, schema, record, old_record}). */
@@ -19,7 +21,7 @@ export const webhookPayloadSchema = z.object({
 });
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
-const jobRecordSchema = z.object({ id: z.string().uuid(), attempt: z.number().int().positive(), status: z.string() });
+const jobRecordSchema = z.object({ id: z.string().uuid(), attempt: attemptSchema, status: z.string() });
 
 /**
  * The job attempt a webhook asks to start, or undefined for events that are not a job submission or retry (other

@@ -8,6 +8,7 @@ import { asUser, inTransaction, query } from '../db';
 import { NotFoundError, ValidationError, isIdempotencyConflict } from '../errors';
 import { parseInput } from '../engine/activities';
 import { findKind, kindNames } from '../kinds';
+import { jsonbProblem } from '../pgText';
 import { JOB_COLUMNS, toJob, type Job, type JobRow, type JobStatus } from './job';
 import type { PoolClient } from 'pg';
 
@@ -23,6 +24,8 @@ export interface SubmitRequest {
   userId?: string;
 }
 
+// created_at::text as this API writes it into cursors (ISO DateStyle): 2026-12-02 14:56:54.723456+00
+const PG_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const WITH_POSITION = `${JOB_COLUMNS}, public.job_queue_position(j.id) as queue_position, public.job_eta_seconds(j.id) as eta_seconds`;
 
@@ -39,6 +42,9 @@ export function validateSubmission(req: SubmitRequest): void {
   const kind = findKind(req.kind);
   if (!kind) throw new ValidationError(`kind: unknown job kind "${req.kind}"`, [{ path: 'kind', message: `unknown job kind; known kinds: ${kindNames().join(', ')}` }]);
   parseInput(kind, req.input);
+  // The raw input is what gets stored (unknown keys too): it must fit in jsonb.
+  const problem = jsonbProblem(req.input, 'input');
+  if (problem) throw new ValidationError(`${problem.path}: ${problem.message}`, [problem]);
 }
 
 export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Promise<{ job: Job; created: boolean }> {
@@ -90,7 +96,7 @@ export async function listJobs(db: Pool, actor: Actor, req: ListRequest): Promis
   if (req.cursor) {
     try {
       const decoded = JSON.parse(Buffer.from(req.cursor, 'base64url').toString('utf8')) as unknown;
-      if (!Array.isArray(decoded) || decoded.length !== 2 || !decoded.every((v) => typeof v === 'string') || !UUID.test(decoded[1] as string)) throw new Error('shape');
+      if (!Array.isArray(decoded) || decoded.length !== 2 || !PG_TIMESTAMPTZ.test(String(decoded[0])) || !UUID.test(String(decoded[1]))) throw new Error('shape');
       after = decoded as [string, string];
     } catch {
       throw new ValidationError('cursor: not a cursor returned by this API', [{ path: 'cursor', message: 'invalid' }]);
@@ -106,7 +112,11 @@ export async function listJobs(db: Pool, actor: Actor, req: ListRequest): Promis
         [req.status ?? null, req.kind ?? null, req.userId ?? null, after?.[0] ?? null, after?.[1] ?? null, req.limit + 1],
       )
     ).rows,
-  );
+  ).catch((err: unknown) => {
+    // A cursor shaped like a timestamp that is not one (month 13): Postgres' datetime errors (22007, 22008).
+    if (after && /^2200[78]$/.test((err as { code?: string }).code ?? '')) throw new ValidationError('cursor: not a cursor returned by this API', [{ path: 'cursor', message: 'invalid' }]);
+    throw err;
+  });
   const page = rows.slice(0, req.limit);
   const last = page[page.length - 1];
   const nextCursor = rows.length > req.limit && last ? Buffer.from(JSON.stringify([last.created_text, last.id])).toString('base64url') : null;
