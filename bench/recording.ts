@@ -23,7 +23,7 @@ export async function benchRecording(seconds: number): Promise<Figure[]> {
     const pieces = await splitAudio(file, splitDir, 600);
     const splitSecs = (performance.now() - started) / 1000;
     console.log(`  ${Math.round(mb)} MB WAV split into ${pieces.length} segments in ${splitSecs.toFixed(1)} s`);
-    const app = await startJobsApp({ name: 'bench_rec', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', LONGHAUL_LOG_LEVEL: 'error' } });
+    const app = await startJobsApp({ name: 'bench_rec', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_ALLOW_PRIVATE_URLS: 'true', LONGHAUL_LOG_LEVEL: 'error' } });
     try {
       const user = await app.createUser(100);
       const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: server.url('recording.wav') } });

@@ -71,6 +71,7 @@ const schema = z.object({
   // rag_ingestion of 10,000 one-paragraph segments ~11 MB. The Functions host itself stops at 100 MB.
   MAX_REQUEST_BODY_MB: positiveInt(32),
   RECORDING_SEGMENT_SECONDS: positiveInt(600),
+  RECORDING_ALLOW_PRIVATE_URLS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   IMAGE_CONTAINER: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a blob container name (3-63 lowercase letters, digits, dashes)').default('longhaul-images'),
   IMAGE_URL_TTL_HOURS: positiveInt(168),
   IMAGE_STORAGE: z.enum(['blob', 'supabase']).default('blob'),
@@ -136,7 +137,7 @@ export interface AppConfig {
   files: { container: string; urlLifetimeMs: number; outputs: 'blob' | 'supabase' };
   /** Largest HTTP request body the API reads (413 payload_too_large beyond it). */
   http: { maxRequestBodyBytes: number };
-  recordings: { maxBytes: number; segmentSec: number };
+  recordings: { maxBytes: number; segmentSec: number; allowPrivateUrls: boolean };
   rag: { charLimit: number; batchLimit: number; analysis: boolean; analysisConcurrency: number };
   engine: {
     workerConcurrency: number;
@@ -250,7 +251,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       cache: v.AI_CACHE,
       failover: v.AI_FAILOVER_PROVIDER,
     },
-    recordings: { maxBytes: v.MAX_FILE_SIZE_MB * 1024 * 1024, segmentSec: v.RECORDING_SEGMENT_SECONDS },
+    recordings: { maxBytes: v.MAX_FILE_SIZE_MB * 1024 * 1024, segmentSec: v.RECORDING_SEGMENT_SECONDS, allowPrivateUrls: v.RECORDING_ALLOW_PRIVATE_URLS },
     files: { container: v.IMAGE_CONTAINER, urlLifetimeMs: v.IMAGE_URL_TTL_HOURS * 3_600_000, outputs: v.IMAGE_STORAGE },
     http: { maxRequestBodyBytes: v.MAX_REQUEST_BODY_MB * 1024 * 1024 },
     rag: { charLimit: v.RAG_EMBEDDING_CHAR_LIMIT, batchLimit: v.RAG_EMBEDDING_BATCH, analysis: v.RAG_ENABLE_CLAUDE_ANALYSIS, analysisConcurrency: v.RAG_CLAUDE_CONCURRENCY },

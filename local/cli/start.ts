@@ -80,6 +80,8 @@ async function main(): Promise<void> {
   process.env.SUPABASE_JWT_SECRET ??= secrets.jwtSecret;
   process.env.JOBS_QUEUE_NAME ??= 'jobs';
   process.env.SWEEPER_SCHEDULE ??= '*/10 * * * * *';
+  // On one's own machine, recordings are usually served from it (README's example): fetch loopback addresses too.
+  process.env.RECORDING_ALLOW_PRIVATE_URLS ??= 'true';
   // One key for everything locally: the host's master key also opens the app's admin routes.
   process.env.ADMIN_API_KEY ??= keys.masterKey;
 

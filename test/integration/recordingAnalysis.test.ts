@@ -46,7 +46,7 @@ describe('recording_analysis', () => {
     // Supabase Storage, as supabase-js calls it: sign with the service role, then download with the token.
     storage = await startStorageFake({ serviceRoleKey: 'service-role-key' });
     fake = await startAiFake();
-    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', JOB_CHUNK_CONCURRENCY: '2', SUPABASE_URL: storage.url, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
+    app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_ALLOW_PRIVATE_URLS: 'true', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', JOB_CHUNK_CONCURRENCY: '2', SUPABASE_URL: storage.url, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
     owner = await app.createUser(100);
     storage.objects.set(`recordings/${owner.id}/meetings/talk.wav`, { body: readFileSync(join(dir, 'talk.wav')), contentType: 'audio/wav' });
   });

@@ -21,7 +21,7 @@ describe('recording_analysis of a large file', () => {
     generateTone(join(dir, 'long.wav'), 8400);
     server = await serveDirectory(dir);
     fake = await startAiFake();
-    app = await startJobsApp({ name: 'rec_large', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', JOB_CHUNK_CONCURRENCY: '4' } });
+    app = await startJobsApp({ name: 'rec_large', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_ALLOW_PRIVATE_URLS: 'true', JOB_CHUNK_CONCURRENCY: '4' } });
   });
   after(async () => {
     await app?.stop();

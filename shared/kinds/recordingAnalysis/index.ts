@@ -47,11 +47,13 @@ const analysisSchema = z.object({ summary: z.string(), keyPoints: z.array(z.stri
 async function prepare(ctx: ChunkContext): Promise<ChunkOutcome> {
   const job = await ctx.db.query<{ input: RecordingInput }>('select input from public.jobs where id = $1', [ctx.job.id]);
   const input = recordingInputSchema.parse(job.rows[0]?.input);
-  const { maxBytes, segmentSec } = getConfig().recordings;
+  const { maxBytes, segmentSec, allowPrivateUrls } = getConfig().recordings;
   const dir = await mkdtemp(join(tmpdir(), 'longhaul-rec-'));
   try {
     const file = join(dir, 'recording');
-    await downloadToFile(await resolveRecordingUrl(input.url, ctx.job.userId), file, maxBytes);
+    // A signed Storage URL comes from our own settings (SUPABASE_URL) and is trusted; a user's URL must be public.
+    const trusted = STORAGE_URL.test(input.url);
+    await downloadToFile(await resolveRecordingUrl(input.url, ctx.job.userId), file, { maxBytes, allowPrivate: trusted || allowPrivateUrls });
     const media = await probe(file);
     if (!media) throw new NonRetriableError('the file is not an audio or video recording ffmpeg can read');
     const pieces = await splitAudio(file, dir, segmentSec);

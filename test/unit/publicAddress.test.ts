@@ -1,0 +1,41 @@
+/** SSRF guard for recording downloads: private, loopback and link-local targets are refused unless allowed. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPrivateAddress } from '../../shared/media/publicAddress';
+import { downloadToFile } from '../../shared/media/download';
+import { NonRetriableError } from '../../shared/errors';
+
+describe('recording URLs and private addresses', () => {
+  it('classifies loopback, private, link-local, CGNAT, unique-local and mapped addresses as private; public ones not', () => {
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.5', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:169.254.169.254', 'not-an-ip']) {
+      assert.equal(isPrivateAddress(a), true, a);
+    }
+    for (const a of ['8.8.8.8', '20.50.2.1', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
+      assert.equal(isPrivateAddress(a), false, a);
+    }
+  });
+
+  it('refuses to download from a loopback server (by IP or by name) unless private URLs are allowed; follows redirects itself', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/hop') return void res.writeHead(302, { location: '/file' }).end();
+      res.writeHead(200, { 'content-length': '5' }).end('audio');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'longhaul-ssrf-'));
+    try {
+      await assert.rejects(downloadToFile(`${base}/file`, join(dir, 'a'), { maxBytes: 1024, allowPrivate: false }), (err: Error) => err instanceof NonRetriableError && /private or local address/.test(err.message));
+      await assert.rejects(downloadToFile(`http://localhost:${(server.address() as AddressInfo).port}/file`, join(dir, 'b'), { maxBytes: 1024, allowPrivate: false }), /private or local address/);
+      assert.equal(await downloadToFile(`${base}/hop`, join(dir, 'c'), { maxBytes: 1024, allowPrivate: true }), 5);
+      assert.equal(readFileSync(join(dir, 'c'), 'utf8'), 'audio');
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
