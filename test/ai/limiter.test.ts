@@ -42,9 +42,10 @@ describe('shared rate limiter', () => {
     const perProcess = outputs.map((o) => JSON.parse(o.stdout) as number[]);
     const all = perProcess.flat();
     assert.ok(perProcess.every((g) => g.length > 5), `every process got slots: ${perProcess.map((g) => g.length).join(', ')}`);
-    // Slots are 100 ms apart: any 1 s window holds at most 1000/100 + 1; any 2 s window at most 21.
-    assert.ok(busiestWindow(all, 1000) <= 11, `busiest second held ${busiestWindow(all, 1000)} calls`);
-    assert.ok(busiestWindow(all, 2000) <= 21, `busiest two seconds held ${busiestWindow(all, 2000)} calls`);
+    // Slots are 100 ms apart: any 1 s window holds at most 1000/100 + 1; any 2 s window at most 21. The times are when
+    // each process woke up, so on a loaded machine one late wake-up can land next to the following slot: allow one.
+    assert.ok(busiestWindow(all, 1000) <= 12, `busiest second held ${busiestWindow(all, 1000)} calls`);
+    assert.ok(busiestWindow(all, 2000) <= 22, `busiest two seconds held ${busiestWindow(all, 2000)} calls`);
     // Over the span the processes ran together the limit allows span/100 ms + 1 calls; they should use nearly all.
     const span = Math.max(...all) - Math.min(...all);
     // (+30 ms: timers wake a few milliseconds early or late, so observed times jitter around the reserved slots.)
