@@ -82,7 +82,9 @@ describe('local host: HTTP triggers', () => {
     const res = await fetch(`${host.url}/api/items/1?code=${key()}`, { method: 'POST', body: big }).catch(() => undefined);
     // The host may close the connection right after answering 413; either way the function never ran with it.
     if (res) assert.equal(res.status, 413);
-    assert.equal((await fetch(`${host.url}/api/open`)).status, 200);
+    // The host is still serving. (The client may first pick the pooled socket the host just closed: one retry.)
+    const open = await fetch(`${host.url}/api/open`).catch(() => fetch(`${host.url}/api/open`));
+    assert.equal(open.status, 200);
   });
 
   it('protects the Durable webhook API with the master key and keeps the rpc endpoint for loopback', async () => {
