@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs the benchmarks on this machine and writes their figures into docs/BENCHMARKS.md (between
  * the markers of each section) with the command and machine notes. Not part of `npm test`.
- *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|rag|recording|rate-limit] [--smoke]
+ *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|throughput|pickup|burst|rag|recording|rate-limit] [--smoke]
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -10,6 +10,8 @@ import { Client } from 'pg';
 import { startPostgres } from '../local/services/postgres';
 import { startAzurite } from '../local/services/azurite';
 import { repoRoot } from '../test/support/hostProcess';
+import { benchBurst } from './burst';
+import { benchPickup, benchThroughput } from './compare';
 import { benchJobs, benchRag } from './jobs';
 import { benchLocalHost, benchStartup, type Figure } from './localHost';
 import { benchRateLimit } from './rateLimit';
@@ -52,6 +54,9 @@ function jobAnchors(figures: Figure[]): string {
   ];
   return ['| anchor | figure | longhaul |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
+
+// Other work shares this 2-core machine while benchmarks run: comparisons are only made within one run.
+const NOISE = 'Peers and longhaul were measured back to back in each run on a shared, busy 2-core machine: compare within a run (ratios per run), not absolute figures across runs.';
 
 function writeSection(section: string, body: string): void {
   const file = join(repoRoot, 'docs', 'BENCHMARKS.md');
@@ -100,6 +105,28 @@ async function main(): Promise<void> {
       const body = `${header}\n\n${table(figures)}\n\n${jobAnchors(figures)}`;
       console.log(body);
       if (!smoke) writeSection('jobs', body);
+    }
+    if (!only || only === 'throughput') {
+      console.log('throughput: graphile-worker, pg-boss and longhaul on the same cluster …');
+      const n = smoke ? 50 : 1_000;
+      const figures = await benchThroughput(postgres.url, repeats, n);
+      const body = `${header} ${NOISE}\n\n${table(figures)}`;
+      console.log(body);
+      if (!smoke) writeSection('throughput', body);
+    }
+    if (!only || only === 'pickup') {
+      console.log('pickup: longhaul and a 5 s polling worker …');
+      const figures = await benchPickup(postgres.url, repeats, smoke ? { inserts: 10, pollSamples: 2, pollGapMs: 200 } : undefined);
+      const body = `${header} ${NOISE}\n\n${table(figures)}`;
+      console.log(body);
+      if (!smoke) writeSection('pickup', body);
+    }
+    if (!only || only === 'burst') {
+      console.log('burst: 10,000 jobs in 10 bursts …');
+      const figures = await benchBurst(repeats, smoke ? { bursts: 2, perBurst: 20 } : undefined);
+      const body = `${header}\n\n${table(figures)}`;
+      console.log(body);
+      if (!smoke) writeSection('burst', body);
     }
     if (!only || only === 'rag') {
       console.log('rag_ingestion: a 10,000-segment transcript …');
