@@ -71,7 +71,20 @@ async function burstOnce(sizes: BurstSizes): Promise<BurstRun> {
       if (performance.now() < at) await new Promise((r) => setTimeout(r, at - performance.now()));
       ids.push(...(await insertJobs(app, user, Array.from({ length: sizes.perBurst }, (_, i) => job(b, i)))));
     }
-    await until(async () => (await completedCount(app, ids)) === total, 1_800_000, `${total} burst jobs to complete`);
+    // Progress every 30 s, so a run cut short still says how far it got.
+    let last = performance.now();
+    await until(
+      async () => {
+        const done = await completedCount(app, ids);
+        if (performance.now() - last > 30_000) {
+          last = performance.now();
+          console.log(`  ${((last - started) / 1000).toFixed(0)} s: ${done} of ${total} completed, host peak RSS ${peakRssMb(app.host.child.pid!).toFixed(0)} MB`);
+        }
+        return done === total;
+      },
+      3_600_000,
+      `${total} burst jobs to complete`,
+    );
     const seconds = (performance.now() - started) / 1000;
     const ledgers = await app.pool.query<{ n: number }>(
       `select count(*)::int as n from public.jobs j where j.id = any($1::uuid[]) and j.status = 'completed'

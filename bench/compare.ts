@@ -76,7 +76,7 @@ export interface PickupSizes {
   pollGapMs: number;
 }
 
-export async function benchPickup(adminUrl: string, repeats: number, sizes: PickupSizes = { inserts: 200, pollSamples: 60, pollGapMs: 1000 }): Promise<Figure[]> {
+export async function benchPickup(adminUrl: string, repeats: number, sizes: PickupSizes = { inserts: 100, pollSamples: 40, pollGapMs: 1000 }): Promise<Figure[]> {
   const pollUrl = await createDatabase(adminUrl, 'bench_poll');
   const app = await startJobsApp({ name: 'bench_pickup', env: { LONGHAUL_LOG_LEVEL: 'error' } });
   const lh = { p50: [] as number[], p99: [] as number[] };
