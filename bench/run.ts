@@ -2,7 +2,8 @@
  * `npm run bench`: runs the benchmarks on this machine and writes their figures into docs/BENCHMARKS.md (between
  * the markers of each section) with the command and machine notes. Not part of `npm test`.
  *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|throughput|pickup|burst|rag|recording|rate-limit] [--smoke]
- *   (--n N: jobs and units per system in the throughput benchmark, default 500)
+ *   (--n N: jobs and units per system in the throughput benchmark, default 500; --bursts B --per-burst P: the burst
+ *   benchmark's shape, default 10 × 1,000)
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -23,8 +24,11 @@ function arg(name: string, fallback: string): string {
   return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
 }
 
+// Two significant digits below 0.1, so a small ratio never prints as 0.00.
+const num = (v: number): string => (v >= 10 ? v.toFixed(0) : v >= 0.1 || v === 0 ? v.toFixed(2) : v.toPrecision(2));
+
 function table(figures: Figure[]): string {
-  const rows = figures.map((f) => `| ${f.name}${f.note ? ` — ${f.note}` : ''} | **${f.value.toFixed(f.value < 10 ? 2 : 0)}** ${f.unit} | ${f.runs.map((r) => r.toFixed(r < 10 ? 2 : 0)).join(', ')} |`);
+  const rows = figures.map((f) => `| ${f.name}${f.note ? ` — ${f.note}` : ''} | **${num(f.value)}** ${f.unit} | ${f.runs.map(num).join(', ')} |`);
   return ['| benchmark | median | runs |', '|---|---|---|', ...rows].join('\n');
 }
 
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
     }
     if (!only || only === 'burst') {
       console.log('burst: 10,000 jobs in 10 bursts …');
-      const figures = await benchBurst(repeats, smoke ? { bursts: 2, perBurst: 20 } : undefined);
+      const figures = await benchBurst(repeats, smoke ? { bursts: 2, perBurst: 20 } : { bursts: Number(arg('bursts', '10')), perBurst: Number(arg('per-burst', '1000')) });
       const body = `${header}\n\n${table(figures)}`;
       console.log(body);
       if (!smoke) writeSection('burst', body);
