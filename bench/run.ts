@@ -129,7 +129,7 @@ async function main(): Promise<void> {
       if (!smoke) writeSection('pickup', body);
     }
     if (!only || only === 'burst') {
-      console.log('burst: 10,000 jobs in 10 bursts …');
+      console.log('burst: jobs submitted in bursts of INSERTs …');
       const figures = await benchBurst(repeats, smoke ? { bursts: 2, perBurst: 20 } : { bursts: Number(arg('bursts', '10')), perBurst: Number(arg('per-burst', '1000')) });
       const body = `${header}\n\n${table(figures)}`;
       console.log(body);
