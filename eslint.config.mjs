@@ -4,6 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
+const peerLibraries = ['graphile-worker', 'graphile-worker/*', 'pg-boss', 'pg-boss/*'];
 const orchestratorFiles = ['functions/**/*Orchestrator.ts', 'functions/stageRunner.ts', 'functions/**/*Orchestration.ts', 'shared/orchestration/**/*.ts'];
 
 export default tseslint.config(
@@ -18,6 +19,11 @@ export default tseslint.config(
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
+  // The peers the benchmarks compare with are dev dependencies: only bench/ may import them (they are not deployed).
+  {
+    files: ['functions/**/*.ts', 'shared/**/*.ts', 'local/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: peerLibraries, message: 'Benchmark peers are dev dependencies: import them from bench/ only.' }] }] },
+  },
   {
     files: orchestratorFiles,
     rules: {
@@ -27,6 +33,7 @@ export default tseslint.config(
           paths: builtinModules.map((name) => ({ name, message: 'Orchestrators must not use Node built-ins: they replay deterministically.' })),
           patterns: [
             { group: ['node:*'], message: 'Orchestrators must not use Node built-ins: they replay deterministically.' },
+            { group: peerLibraries, message: 'Benchmark peers are dev dependencies: import them from bench/ only.' },
             { group: ['pg', 'pg-*', '@azure/storage-*', 'openai', '@google/genai', '@anthropic-ai/sdk', '@supabase/*'], message: 'Orchestrators do no I/O: call an activity.' },
             { group: ['**/db', '**/db/**', '**/ai', '**/ai/**', '**/config', '**/storage', '**/storage/**'], message: 'Orchestrators import activity names and types only, never clients or configuration.' },
           ],

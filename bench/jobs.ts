@@ -12,13 +12,13 @@ export interface JobSizes {
   nodes: number;
 }
 
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Pickup: each insert waits for its job to be running before the next, so every sample is an idle system's answer. */
-async function pickupLatency(app: JobsApp, user: TestUser, inserts: number): Promise<number[]> {
+export async function pickupLatency(app: JobsApp, user: TestUser, inserts: number): Promise<number[]> {
   const samples: number[] = [];
   const input = JSON.stringify({ nodes: [{ id: 'a', type: 'text', text: 'ping' }] });
   for (let i = 0; i < inserts; i++) {
@@ -64,7 +64,7 @@ export function layeredWorkflow(nodes: number, width = 1000): { nodes: unknown[]
   return { nodes: out };
 }
 
-function peakRssMb(pid: number): number {
+export function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
