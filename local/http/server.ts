@@ -67,7 +67,8 @@ export class HttpFrontEnd {
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => resolve());
+      // A burst of clients (1,000 submissions at once) must queue, not be refused: Node's default backlog is 511.
+      server.listen({ port, host, backlog: 4096 }, () => resolve());
     });
     return (server.address() as AddressInfo).port;
   }
