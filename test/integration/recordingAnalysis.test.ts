@@ -112,6 +112,26 @@ describe('recording_analysis', () => {
     assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-10', 'refund:1:10']);
   });
 
+  it('summarises a transcript longer than one call may carry by map-reduce: two partial analyses, then one combined', async () => {
+    const user = await app.createUser(100);
+    // Four 10 s pieces of 9,000 characters each: 36,000 characters, more than one 24,000-character map call.
+    fake.rules.push({ match: /^audio /, transcript: 'word '.repeat(1800).trim(), times: 4 });
+    try {
+      const before = fake.requests.length;
+      const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: `${base}/talk.wav` } });
+      const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
+      assert.equal(job.status, 'completed', JSON.stringify(job.error));
+      const calls = fake.requests.slice(before).filter((r) => r.operation === 'text');
+      assert.equal(calls.length, 3, 'two map calls and one reduce call');
+      assert.equal(calls.filter((c) => /^Summarise this part/.test(c.prompt)).length, 2);
+      assert.match(calls[2]!.prompt, /^Combine these partial analyses/);
+      assert.ok(calls.every((c) => c.prompt.length < 26_000), `no call carries more than one piece (${calls.map((c) => c.prompt.length).join(', ')} chars)`);
+      assert.match((job.result as { analysis: { summary: string } }).analysis.summary, /fake json summary/);
+    } finally {
+      fake.rules.length = 0;
+    }
+  });
+
   it('transcribes the audio track of a video file', async () => {
     const user = await app.createUser(100);
     const before = fake.requests.filter((r) => r.operation === 'transcribe').length;

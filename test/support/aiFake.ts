@@ -29,6 +29,8 @@ export interface FakeRule {
   headers?: Record<string, string>;
   /** Answer prose even when JSON was asked for (a model ignoring JSON mode). */
   prose?: boolean;
+  /** Transcription: answer with this text (one segment over the whole piece). */
+  transcript?: string;
 }
 
 export interface FakeRequest {
@@ -240,6 +242,9 @@ export async function startAiFake(): Promise<AiFake> {
         if (geminiImage && rule?.blocked) return send(res, 200, { candidates: [{ index: 0, content: { role: 'model', parts: [] }, finishReason: 'IMAGE_SAFETY' }], modelVersion: model });
         if (geminiImage) {
           return send(res, 200, { candidates: [{ index: 0, content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: TINY_PNG } }] }, finishReason: 'STOP' }], modelVersion: model });
+        }
+        if (target.operation === 'transcribe' && rule?.transcript) {
+          return send(res, 200, { task: 'transcribe', language: 'english', duration: 10, text: rule.transcript, segments: [{ id: 0, start: 0, end: 10, text: rule.transcript }] });
         }
         if (target.operation !== 'text') return send(res, 200, operationSuccess(target.provider, target.operation, model, inputs ?? [], body as Record<string, string>));
         const jsonMode = (body.response_format as { type?: string } | undefined)?.type === 'json_object' || JSON.stringify(body.generationConfig ?? {}).includes('application/json');
