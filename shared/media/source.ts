@@ -15,7 +15,8 @@ export const STORAGE_URL = /^storage:\/\/([a-z0-9][a-z0-9._-]{0,62})\/(.+)$/;
 export async function resolveRecordingUrl(url: string, ownerId: string): Promise<string> {
   const storage = STORAGE_URL.exec(url);
   if (!storage) return url;
-  if (!storage[2]!.startsWith(`${ownerId}/`)) {
+  // Dot segments would let `<owner>/../<other>/file` pass the prefix test yet name another user's object.
+  if (!storage[2]!.startsWith(`${ownerId}/`) || storage[2]!.split('/').some((part) => part === '.' || part === '..')) {
     throw new NonRetriableError(`the recording ${url} is outside the job owner's folder: storage paths must start with ${ownerId}/`);
   }
   const { data, error } = await supabaseStorage('storage:// recordings').from(storage[1]!).createSignedUrl(storage[2]!, SIGNED_URL_SECONDS);

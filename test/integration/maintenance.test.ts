@@ -4,21 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { CleanReport } from '../../shared/maintenance';
 import { DurableApi } from '../support/durableApi';
 import { llmNodes, startJobsApp, type JobBody, type JobsApp, type TestUser } from '../support/jobsApp';
 
-interface CleanBody {
-  dryRun: boolean;
-  jobs: number;
-  byStatus: Record<string, number>;
-  chunks: number;
-  items: number;
-  events: number;
-  files: number;
-  durableInstances: number;
-  more: boolean;
-  error?: { code: string; message: string; details?: { issues: { path: string }[] } };
-}
+/** The endpoint's answer: the report the domain returns, or an error body. */
+type CleanBody = CleanReport & { error?: { code: string; message: string; details?: { issues: { path: string }[] } } };
 
 describe('maintenance clean', () => {
   let app: JobsApp;

@@ -13,10 +13,9 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
 import { SignJWT } from 'jose';
-import type { PoolClient } from 'pg';
 import { signUserToken } from '../../local/supabase/demoUser';
 import { parseConfig } from '../../shared/config';
-import { testStorageConnectionString } from '../support/database';
+import { asSupabaseRole, testStorageConnectionString } from '../support/database';
 import { repoRoot } from '../support/hostProcess';
 import { startJobsApp, type JobsApp, type TestUser } from '../support/jobsApp';
 
@@ -281,21 +280,9 @@ describe('security: auth matrix, injection, body size and RLS writes', () => {
   });
 
   describe('RLS: a signed-in user cannot write status, credits, prices or engine state (beyond test/supabase/rls.test.ts)', () => {
-    async function asRole<T extends Record<string, unknown>>(role: 'authenticated' | 'anon', user: TestUser | null, sql: string, values: unknown[] = []): Promise<T[]> {
-      const client: PoolClient = await app.pool.connect();
-      try {
-        await client.query('begin');
-        await client.query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", [role, JSON.stringify(user ? { sub: user.id, role } : { role })]);
-        const { rows } = await client.query<T>(sql, values);
-        await client.query('rollback');
-        return rows;
-      } catch (err) {
-        await client.query('rollback');
-        throw err;
-      } finally {
-        client.release();
-      }
-    }
+    // Rolled back: a probe that got through must not change what the next probe sees.
+    const asRole = <T extends Record<string, unknown>>(role: 'authenticated' | 'anon', user: TestUser | null, sql: string, values: unknown[] = []): Promise<T[]> =>
+      asSupabaseRole<T>(app.pool, { role, userId: user?.id }, sql, values, { commit: false });
     const refused = (err: unknown) => (err as { code?: string }).code === '42501';
 
     it('authenticated: every write path to status, credits, prices, events and engine functions is refused (42501)', async () => {

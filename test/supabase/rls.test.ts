@@ -5,9 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, Pool, type PoolClient } from 'pg';
+import { Client, Pool } from 'pg';
 import { applyMigrations } from '../../local/supabase/migrate';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { asSupabaseRole, createTestDatabase, type TestDatabase } from '../support/database';
 
 const wf = (llm: number): string => JSON.stringify({ nodes: Array.from({ length: llm }, (_, i) => ({ id: `n${i}`, type: 'llm', prompt: 'p' })) });
 
@@ -17,21 +17,7 @@ describe('supabase schema: RLS, credits and the state machine', () => {
   let alice: string;
   let bob: string;
 
-  async function as<T extends Record<string, unknown>>(user: string, sql: string, values: unknown[] = []): Promise<T[]> {
-    const client: PoolClient = await pool.connect();
-    try {
-      await client.query('begin');
-      await client.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)", [JSON.stringify({ sub: user, role: 'authenticated' })]);
-      const { rows } = await client.query<T>(sql, values);
-      await client.query('commit');
-      return rows;
-    } catch (err) {
-      await client.query('rollback');
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
+  const as = <T extends Record<string, unknown>>(user: string, sql: string, values: unknown[] = []): Promise<T[]> => asSupabaseRole<T>(pool, { role: 'authenticated', userId: user }, sql, values);
   const sqlState = (code: string) => (err: unknown) => (err as { code?: string }).code === code;
   const newUser = async (credits: number): Promise<string> => {
     const id = (await pool.query<{ id: string }>('insert into auth.users (email) values (gen_random_uuid()::text) returning id')).rows[0]!.id;

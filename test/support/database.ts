@@ -1,6 +1,6 @@
 /** Per-file isolation on the shared test cluster: every test file works in a database of its own. */
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, type Pool, type PoolClient } from 'pg';
 
 function sharedAdminUrl(): string {
   const url = process.env.LONGHAUL_TEST_PG_URL;
@@ -39,4 +39,31 @@ export function testStorageConnectionString(): string {
   const value = process.env.LONGHAUL_TEST_STORAGE;
   if (!value) throw new Error('LONGHAUL_TEST_STORAGE is not set: run tests through `npm test` (dist/test/run.js)');
   return value;
+}
+
+/**
+ * Runs one statement as PostgREST would for a request: `role` and `request.jwt.claims` set for one transaction, so RLS
+ * and grants decide. `commit: false` rolls back (probes that must leave nothing behind).
+ */
+export async function asSupabaseRole<T extends Record<string, unknown>>(
+  pool: Pool,
+  who: { role: 'authenticated' | 'anon'; userId?: string },
+  sql: string,
+  values: unknown[] = [],
+  opts: { commit: boolean } = { commit: true },
+): Promise<T[]> {
+  const client: PoolClient = await pool.connect();
+  try {
+    await client.query('begin');
+    const claims = who.userId ? { sub: who.userId, role: who.role } : { role: who.role };
+    await client.query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", [who.role, JSON.stringify(claims)]);
+    const { rows } = await client.query<T>(sql, values);
+    await client.query(opts.commit ? 'commit' : 'rollback');
+    return rows;
+  } catch (err) {
+    await client.query('rollback');
+    throw err;
+  } finally {
+    client.release();
+  }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { isPrivateAddress } from '../../shared/media/publicAddress';
 import { downloadToFile } from '../../shared/media/download';
 import { NonRetriableError } from '../../shared/errors';
+import { resolveRecordingUrl } from '../../shared/media/source';
 
 describe('recording URLs and private addresses', () => {
   it('classifies loopback, private, link-local, CGNAT, unique-local and mapped addresses as private; public ones not', () => {
@@ -37,5 +38,13 @@ describe('recording URLs and private addresses', () => {
       server.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses storage:// paths outside the owner\'s folder, dot segments included, before asking Storage to sign', async () => {
+    const owner = '11111111-1111-4111-8111-111111111111';
+    for (const url of [`storage://recordings/22222222-2222-4222-8222-222222222222/a.mp3`, `storage://recordings/${owner}/../22222222-2222-4222-8222-222222222222/a.mp3`, `storage://recordings/${owner}/./a.mp3`, 'storage://recordings/a.mp3']) {
+      await assert.rejects(resolveRecordingUrl(url, owner), (err: Error) => err instanceof NonRetriableError && /outside the job owner's folder/.test(err.message), url);
+    }
+    assert.equal(await resolveRecordingUrl('https://example.org/a.mp3', owner), 'https://example.org/a.mp3');
   });
 });
