@@ -17,10 +17,15 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** Pickup: each insert waits for its job to be running before the next, so every sample is an idle system's answer. */
-export async function pickupLatency(app: JobsApp, user: TestUser, inserts: number): Promise<number[]> {
+/**
+ * Pickup: insert → `running`, one insert at a time. `idle` (the default) inserts the next job only once the previous
+ * one has ended, so every sample is an idle system's answer, as the polling worker's are (its jobs end at once).
+ * `back-to-back` inserts as soon as the previous job is running, while the host is still finishing it.
+ */
+export async function pickupLatency(app: JobsApp, user: TestUser, inserts: number, pace: 'idle' | 'back-to-back' = 'idle'): Promise<number[]> {
   const samples: number[] = [];
   const input = JSON.stringify({ nodes: [{ id: 'a', type: 'text', text: 'ping' }] });
+  const status = async (id: string): Promise<string> => (await app.pool.query<{ status: string }>('select status from public.jobs where id = $1', [id])).rows[0]?.status ?? 'missing';
   for (let i = 0; i < inserts; i++) {
     const client = await app.pool.connect();
     let id: string;
@@ -33,12 +38,15 @@ export async function pickupLatency(app: JobsApp, user: TestUser, inserts: numbe
       client.release();
     }
     const committed = performance.now();
-    for (;;) {
-      const { rows } = await app.pool.query<{ status: string }>('select status from public.jobs where id = $1', [id]);
-      if (rows[0] && rows[0].status !== 'pending' && rows[0].status !== 'queued') break;
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    while (['pending', 'queued'].includes(await status(id))) await new Promise((r) => setTimeout(r, 1));
     samples.push(performance.now() - committed);
+    if (pace === 'idle') {
+      const deadline = Date.now() + 60_000;
+      while (!['completed', 'failed', 'cancelled'].includes(await status(id))) {
+        if (Date.now() > deadline) throw new Error(`pickup job ${id} did not end within 60 s`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
   }
   return samples;
 }

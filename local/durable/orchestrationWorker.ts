@@ -176,6 +176,8 @@ export class OrchestrationWorker {
   async #loadHistory(client: PoolClient, instance: InstanceRow): Promise<string[]> {
     const cached = this.#cache.get(instance.instance_id);
     if (cached && cached.executionId === instance.execution_id && cached.episode === instance.episode) return cached.events;
+    // A generation's first episode (every new instance) has nothing to read.
+    if (instance.history_events === 0) return [];
     const result = await client.query<{ event: string }>('select event from durabletask.history where instance_id = $1 order by seq', [instance.instance_id]);
     return result.rows.map((r) => r.event);
   }

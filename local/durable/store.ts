@@ -66,6 +66,21 @@ export interface NewInstance {
  * Must run inside a transaction.
  */
 export async function createInstance(client: PoolClient, spec: NewInstance): Promise<'created' | 'conflict'> {
+  const executionId = newExecutionId();
+  // The common case in one round trip (every job start and sub-orchestration takes it): a new id gets its row and its
+  // ExecutionStarted together. An id that exists, live or finished, inserts nothing and takes the path below; a
+  // concurrent creator of the same id waits on the unique index here and then finds the winner's live instance there.
+  const fresh = await client.query({
+    name: 'durabletask-create-instance',
+    text: `with i as (
+         insert into durabletask.instances (instance_id, name, version, execution_id, status, input, parent)
+         values ($1, $2, $3, $4, 'Pending', $5, $6) on conflict (instance_id) do nothing returning instance_id)
+       insert into durabletask.inbox (instance_id, execution_id, event_type, event)
+       select instance_id, $4, $7, $8 from i`,
+    values: [spec.instanceId, spec.name, spec.version ?? '', executionId, spec.input, spec.parent ? JSON.stringify(spec.parent) : null,
+      EventType.ExecutionStarted, JSON.stringify(startedEvent(spec.instanceId, executionId, spec.name, spec.version ?? '', spec.input, spec.parent))],
+  });
+  if (fresh.rowCount === 1) return 'created';
   const existing = await client.query<{ status: string }>('select status from durabletask.instances where instance_id = $1 for update', [spec.instanceId]);
   const current = existing.rows[0];
   if (current && !isTerminal(current.status)) return 'conflict';
@@ -74,7 +89,6 @@ export async function createInstance(client: PoolClient, spec: NewInstance): Pro
     await client.query('delete from durabletask.inbox where instance_id = $1', [spec.instanceId]);
     await client.query('delete from durabletask.activities where instance_id = $1', [spec.instanceId]);
   }
-  const executionId = newExecutionId();
   // The WHERE makes a concurrent creator lose cleanly: with no row to lock, two startNew calls can both get here; the
   // second waits on the unique index and then finds a live instance, which it must not overwrite.
   const inserted = await client.query(
@@ -104,7 +118,11 @@ export async function enqueueStart(
   input: string | null,
   parent?: ParentLink | null,
 ): Promise<void> {
-  const started = event(EventType.ExecutionStarted, new Date().toISOString(), {
+  await sendMessage(client, instanceId, executionId, startedEvent(instanceId, executionId, name, version, input, parent));
+}
+
+function startedEvent(instanceId: string, executionId: string, name: string, version: string, input: string | null, parent?: ParentLink | null): InboxEvent {
+  return event(EventType.ExecutionStarted, new Date().toISOString(), {
     Name: name,
     Version: version,
     Input: input ?? 'null',
@@ -113,7 +131,6 @@ export async function enqueueStart(
       ? { ParentInstance: { Name: parent.name, Version: '', TaskScheduleId: parent.taskId, OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId } } }
       : {}),
   });
-  await sendMessage(client, instanceId, executionId, started);
 }
 
 /** Inserts one inbox message. */
