@@ -5,10 +5,12 @@
  * public address (shared/media/publicAddress.ts).
  */
 import { createWriteStream } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NonRetriableError, RetryAfterError } from '../errors';
-import { assertPublicUrl } from './publicAddress';
+import { assertPublicUrl, PrivateAddressError, publicOnlyLookup, type Resolver } from './publicAddress';
 
 const MAX_REDIRECTS = 5;
 
@@ -16,22 +18,33 @@ export interface DownloadOptions {
   maxBytes: number;
   /** Fetch loopback and private addresses too (trusted sources only: local development, signed Storage URLs). */
   allowPrivate: boolean;
+  /** How host names resolve (the system's by default). */
+  resolve?: Resolver;
 }
 
-async function fetchChecked(url: string, allowPrivate: boolean): Promise<Response> {
+function get(target: URL, opts: DownloadOptions): Promise<IncomingMessage> {
+  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    // The connection resolves the name through the same check, so it connects only to an address that passed it.
+    const req = request(target, { method: 'GET', ...(opts.allowPrivate ? {} : { lookup: publicOnlyLookup(opts.resolve) }) }, resolve);
+    req.on('error', (err) =>
+      reject(err instanceof PrivateAddressError ? err : new RetryAfterError(`the recording could not be fetched: ${err.message}`, 2000)),
+    );
+    req.end();
+  });
+}
+
+async function fetchChecked(url: string, opts: DownloadOptions): Promise<IncomingMessage> {
   let target = new URL(url);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new NonRetriableError(`the recording's URL must be http(s), not ${target.protocol}`);
-    if (!allowPrivate) await assertPublicUrl(target);
-    let response: Response;
-    try {
-      response = await fetch(target, { redirect: 'manual' });
-    } catch (err) {
-      throw new RetryAfterError(`the recording could not be fetched: ${(err as Error).message}`, 2000);
-    }
-    const location = response.headers.get('location');
-    if (response.status < 300 || response.status >= 400 || !location) return response;
-    await response.body?.cancel();
+    // Checked before connecting too, for a clear error (a name that does not exist is not worth retrying).
+    if (!opts.allowPrivate) await assertPublicUrl(target, opts.resolve);
+    const response = await get(target, opts);
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (status < 300 || status >= 400 || !location) return response;
+    response.resume();
     target = new URL(location, target);
   }
   throw new NonRetriableError(`the recording's URL redirects more than ${MAX_REDIRECTS} times`);
@@ -39,15 +52,17 @@ async function fetchChecked(url: string, allowPrivate: boolean): Promise<Respons
 
 export async function downloadToFile(url: string, file: string, opts: DownloadOptions): Promise<number> {
   const { maxBytes } = opts;
-  const response = await fetchChecked(url, opts.allowPrivate);
-  if (response.status >= 500 || response.status === 429) throw new RetryAfterError(`the recording's server answered ${response.status}`, 2000);
-  if (!response.ok || !response.body) throw new NonRetriableError(`the recording could not be downloaded: the server answered ${response.status}`);
+  const response = await fetchChecked(url, opts);
+  const status = response.statusCode ?? 0;
+  const refuse = (err: Error): never => {
+    response.destroy();
+    throw err;
+  };
+  if (status >= 500 || status === 429) refuse(new RetryAfterError(`the recording's server answered ${status}`, 2000));
+  if (status < 200 || status >= 300) refuse(new NonRetriableError(`the recording could not be downloaded: the server answered ${status}`));
   const tooLarge = (): Error => new NonRetriableError(`the recording is larger than ${Math.round(maxBytes / 1024 / 1024)} MB (MAX_FILE_SIZE_MB)`);
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body.cancel();
-    throw tooLarge();
-  }
+  const declared = Number(response.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) refuse(tooLarge());
   let bytes = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -55,6 +70,11 @@ export async function downloadToFile(url: string, file: string, opts: DownloadOp
       done(bytes > maxBytes ? tooLarge() : null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb(response.body as never), counter, createWriteStream(file));
+  try {
+    await pipeline(response, counter, createWriteStream(file));
+  } catch (err) {
+    if (err instanceof NonRetriableError) throw err;
+    throw new RetryAfterError(`the recording's download broke off: ${(err as Error).message}`, 2000);
+  }
   return bytes;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPrivateAddress } from '../../shared/media/publicAddress';
+import { isPrivateAddress, type Resolver } from '../../shared/media/publicAddress';
 import { downloadToFile } from '../../shared/media/download';
 import { NonRetriableError } from '../../shared/errors';
 import { resolveRecordingUrl } from '../../shared/media/source';
@@ -34,6 +34,29 @@ describe('recording URLs and private addresses', () => {
       await assert.rejects(downloadToFile(`http://localhost:${(server.address() as AddressInfo).port}/file`, join(dir, 'b'), { maxBytes: 1024, allowPrivate: false }), /private or local address/);
       assert.equal(await downloadToFile(`${base}/hop`, join(dir, 'c'), { maxBytes: 1024, allowPrivate: true }), 5);
       assert.equal(readFileSync(join(dir, 'c'), 'utf8'), 'audio');
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a name that answers a public address to the check and a loopback one to the connection (DNS rebinding)', async () => {
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-length': '6' }).end('secret'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'longhaul-rebind-'));
+    // A hostile DNS server: the first answer is public, every later one is loopback (where the server above listens).
+    let answers = 0;
+    const rebinding: Resolver = (_host, _opts, callback) => callback(null, [answers++ === 0 ? { address: '93.184.215.14', family: 4 } : { address: '127.0.0.1', family: 4 }]);
+    let served = 0;
+    server.on('request', () => served++);
+    try {
+      await assert.rejects(
+        downloadToFile(`http://rebind.example:${port}/file`, join(dir, 'a'), { maxBytes: 1024, allowPrivate: false, resolve: rebinding }),
+        (err: Error) => err instanceof NonRetriableError && /private or local address \(rebind\.example\)/.test(err.message),
+      );
+      assert.equal(answers, 2, 'the name was resolved for the check and again for the connection');
+      assert.equal(served, 0, 'the loopback server was never reached');
     } finally {
       server.close();
       rmSync(dir, { recursive: true, force: true });
