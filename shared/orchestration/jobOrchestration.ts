@@ -1,11 +1,13 @@
 /**
- * jobOrchestrator: one attempt of one job, stage by stage. Each stage runs in a stageRunner sub-orchestration, so
- * this history holds a handful of events whatever the job's size. Every ending goes through finishJob, which owns
+ * jobOrchestrator: one attempt of one job, stage by stage. A stage of many chunks runs in a stageRunner
+ * sub-orchestration and a stage of one chunk runs here (runOneChunkStage), so this history holds a handful of events
+ * a stage whatever the job's size. Every ending goes through finishJob, which owns
  * the SQL transition and the refund; an unexpected error still ends in a failed, refunded job.
  */
 import type * as df from 'durable-functions';
 import { FN, jobInstanceId, type FinishJobInput, type JobError, type JobRef, type PlanStageResult, type StageOutcome, type StageRunnerInput, type StartJobResult } from './contracts';
 import { activityRetry } from './retry';
+import { runOneChunkStage } from './stageRunner';
 
 // A kind has a few stages (brief_pipeline: 4); the cap stops a planning bug from looping forever.
 const MAX_STAGES = 32;
@@ -25,7 +27,9 @@ export function* jobOrchestration(context: df.OrchestrationContext): Generator<d
       if (plan === null) return yield finish('completed');
       if ('invalid' in plan) return yield finish('failed', plan.invalid);
       const runner: StageRunnerInput = { ...ref, stage, stageName: plan.name, from: 0, generation: 0, limits: started.limits };
-      const outcome = (yield context.df.callSubOrchestrator(FN.stageRunner, runner, `${jobInstanceId(ref)}-s${stage}`)) as StageOutcome;
+      const runnerId = `${jobInstanceId(ref)}-s${stage}`;
+      const outcome: StageOutcome =
+        plan.chunks === 1 ? yield* runOneChunkStage(context, runner, runnerId) : ((yield context.df.callSubOrchestrator(FN.stageRunner, runner, runnerId)) as StageOutcome);
       if (outcome.status === 'cancelled') return yield finish('cancelled');
       if (outcome.status === 'failed') return yield finish('failed', outcome.error);
     }

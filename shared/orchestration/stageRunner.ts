@@ -49,23 +49,13 @@ export function* stageRunnerOrchestration(context: df.OrchestrationContext): Gen
     }
     if (round.length === 0) break;
     calls += round.length;
-    const tasks = round.map((chunk) =>
-      context.df.callActivityWithRetry(FN.runChunk, chunkRetry(limits.maxAttempts), {
-        jobId: input.jobId,
-        attempt: input.attempt,
-        stage: input.stage,
-        stageName: input.stageName,
-        index: chunk.index,
-        maxAttempts: limits.maxAttempts,
-      } satisfies RunChunkInput),
-    );
+    const tasks = round.map((chunk) => chunkCall(context, input, chunk.index));
     let results: RunChunkResult[];
     try {
       results = (yield context.df.Task.all(tasks)) as RunChunkResult[];
     } catch (err) {
-      // Retries exhausted without the chunk recording its own failure (e.g. the worker kept crashing).
       stopping = 'failed';
-      failure = { message: `a chunk of stage "${input.stageName}" failed after retries: ${(err as Error).message}`, code: 'chunk_failed' };
+      failure = retriesExhausted(input, err);
       break;
     }
     let pauseMs = 0;
@@ -90,6 +80,47 @@ export function* stageRunnerOrchestration(context: df.OrchestrationContext): Gen
   if (next === undefined) return { status: 'done', generations: input.generation + 1 };
   context.df.continueAsNew({ ...input, from: Math.min(next, ...waiting.map((c) => c.index)), generation: input.generation + 1 } satisfies StageRunnerInput);
   return undefined;
+}
+
+function chunkCall(context: df.OrchestrationContext, input: StageRunnerInput, index: number): df.Task {
+  return context.df.callActivityWithRetry(FN.runChunk, chunkRetry(input.limits.maxAttempts), {
+    jobId: input.jobId,
+    attempt: input.attempt,
+    stage: input.stage,
+    stageName: input.stageName,
+    index,
+    maxAttempts: input.limits.maxAttempts,
+  } satisfies RunChunkInput);
+}
+
+/** Retries exhausted without the chunk recording its own failure (e.g. the worker kept crashing). */
+function retriesExhausted(input: StageRunnerInput, err: unknown): JobError {
+  return { message: `a chunk of stage "${input.stageName}" failed after retries: ${(err as Error).message}`, code: 'chunk_failed' };
+}
+
+// A one-chunk stage that keeps answering `partial` (a long recording step, provider waits) hands over to a stageRunner
+// after this many calls, so the job orchestration's own history stays a handful of events per stage.
+const INLINE_CALLS = 8;
+
+/**
+ * A stage of exactly one chunk, run by the job's orchestration itself: most jobs are one chunk a stage, and a
+ * sub-orchestration (its start, its window read, its episodes, its report back) costs more than the chunk. The rules
+ * are the stage runner's: failed wins, then a stop, then done; `partial` runs again, `wait` after a durable timer.
+ */
+export function* runOneChunkStage(context: df.OrchestrationContext, input: StageRunnerInput, runnerId: string): Generator<df.Task, StageOutcome, unknown> {
+  for (let call = 0; call < INLINE_CALLS; call++) {
+    let result: RunChunkResult;
+    try {
+      result = (yield chunkCall(context, input, 0)) as RunChunkResult;
+    } catch (err) {
+      return { status: 'failed', error: retriesExhausted(input, err), generations: 0 };
+    }
+    if (result.status === 'failed') return { status: 'failed', error: result.error, generations: 0 };
+    if (result.stop || result.status === 'stale') return { status: 'cancelled', generations: 0 };
+    if (result.status === 'done') return { status: 'done', generations: 0 };
+    if (result.status === 'wait' && (result.retryAfterMs ?? 0) > 0) yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + result.retryAfterMs!));
+  }
+  return (yield context.df.callSubOrchestrator(FN.stageRunner, input, runnerId)) as StageOutcome;
 }
 
 function insertionPoint(waiting: Chunk[], index: number): number {

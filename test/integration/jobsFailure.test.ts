@@ -113,8 +113,9 @@ describe('job failures with a provider on the wire', () => {
     assert.ok(Date.now() - started >= 5500, 'the job waited for the provider');
     const chunk = await app.pool.query<{ failures: number; attempts: number }>('select failures, attempts from longhaul.job_chunks where job_id = $1', [res.body.id]);
     assert.deepEqual(chunk.rows[0], { failures: 0, attempts: 2 }, 'the wait is not a failure');
-    const timers = await app.pool.query<{ n: number }>("select count(*)::int as n from durabletask.history where instance_id = $1 and event::jsonb->>'EventType' = '10'", [`job-${res.body.id}-1-s0`]);
-    assert.equal(timers.rows[0]?.n, 1, 'the stage runner held a durable timer');
+    // A one-chunk stage runs in the job's own orchestration (runOneChunkStage), which holds the timer.
+    const timers = await app.pool.query<{ n: number }>("select count(*)::int as n from durabletask.history where instance_id = $1 and event::jsonb->>'EventType' = '10'", [`job-${res.body.id}-1`]);
+    assert.equal(timers.rows[0]?.n, 1, 'the job orchestration held a durable timer');
     assert.equal(fake.calls(/^PATIENCE/), 2);
   });
 
