@@ -173,6 +173,26 @@ describe('chunks that outlast their time budget', () => {
     assert.equal(fake.calls(/^slow \d+:/), 12, 'no node ran twice');
     assert.equal((await counters(app, res.body.id)).units_done, 12);
   });
+
+  it('a one-chunk stage still partial after 8 slices is handed to a stageRunner, which finishes it', async () => {
+    const user = await app.createUser(100);
+    fake.delayMs = 900;
+    try {
+      // 38 llm nodes (one chunk), 2 at a time at 900 ms against a 1 s budget: about 4 nodes a slice, ~10 slices.
+      const res = await app.api<JobBody>('POST', '/api/jobs', user, { kind: 'workflow', input: llmNodes(38, 'long') });
+      const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 120_000);
+      assert.equal(job.status, 'completed');
+      const chunk = await app.pool.query<{ attempts: number }>('select attempts from longhaul.job_chunks where job_id = $1', [res.body.id]);
+      assert.equal(chunk.rowCount, 1, 'one chunk');
+      assert.ok(chunk.rows[0]!.attempts > 8, `more than 8 slices (${chunk.rows[0]!.attempts})`);
+      const runner = await app.pool.query('select status from durabletask.instances where instance_id = $1', [`job-${res.body.id}-1-s0`]);
+      assert.equal(runner.rows[0]?.status, 'Completed', 'a stageRunner took over the chunk');
+      assert.equal(fake.calls(/^long \d+:/), 38, 'no node ran twice');
+      assert.equal((await counters(app, res.body.id)).units_done, 38);
+    } finally {
+      fake.delayMs = 400;
+    }
+  });
 });
 
 describe('poison deliveries', () => {
