@@ -59,6 +59,10 @@ interface BurstRun {
   completed: number;
   ledgersCorrect: number;
   balanceCorrect: boolean;
+  /** Jobs the webhook marked `queued` (the rest were started by the sweeper's redelivery: their webhook was lost). */
+  webhookArrived: number;
+  /** First insert → first job completed (work proceeds breadth-first under a burst). */
+  firstCompletionSeconds: number;
 }
 
 async function burstOnce(sizes: BurstSizes): Promise<BurstRun> {
@@ -106,7 +110,17 @@ async function burstOnce(sizes: BurstSizes): Promise<BurstRun> {
     );
     if (failed.rows[0]) console.log(`  ${failed.rows[0].n} jobs did not complete, e.g. ${failed.rows[0].error}`);
     const completed = total - (failed.rows[0]?.n ?? 0);
+    const arrived = await app.pool.query<{ n: number }>(
+      "select count(distinct job_id)::int as n from public.job_events where job_id = any($1::uuid[]) and to_status = 'queued' and actor = 'system:jobsWebhook'",
+      [ids],
+    );
+    const first = await app.pool.query<{ secs: number }>(
+      'select extract(epoch from min(finished_at) - min(created_at))::float8 as secs from public.jobs where id = any($1::uuid[])',
+      [ids],
+    );
     return {
+      webhookArrived: arrived.rows[0]!.n,
+      firstCompletionSeconds: first.rows[0]!.secs,
       seconds,
       rssMb: peakRssMb(app.host.child.pid!),
       completed,
@@ -133,7 +147,9 @@ export async function benchBurst(repeats: number, sizes: BurstSizes = { bursts: 
   return [
     { name: `${label}: first insert → all ended`, value: median(secs), unit: 's', runs: secs },
     { name: `${label}: throughput`, value: median(rate), unit: 'jobs/s', runs: rate },
+    { name: `${label}: first insert → first job completed`, value: median(runs.map((r) => r.firstCompletionSeconds)), unit: 's', runs: runs.map((r) => r.firstCompletionSeconds) },
     { name: `${label}: host peak RSS`, value: median(rss), unit: 'MB', runs: rss },
+    { name: `${label}: webhook deliveries that arrived (the rest started by the sweeper)`, value: median(runs.map((r) => r.webhookArrived)), unit: `of ${total.toLocaleString('en-US')}`, runs: runs.map((r) => r.webhookArrived) },
     { name: `${label}: jobs completed`, value: median(runs.map((r) => r.completed)), unit: `of ${total.toLocaleString('en-US')}`, runs: runs.map((r) => r.completed) },
     { name: `${label}: completed with a ledger of exactly one 1-credit charge`, value: median(runs.map((r) => r.ledgersCorrect)), unit: `of ${total.toLocaleString('en-US')}`, runs: runs.map((r) => r.ledgersCorrect) },
     { name: `${label}: user's balance down by exactly the completed jobs' price (1 = yes)`, value: median(runs.map((r) => (r.balanceCorrect ? 1 : 0))), unit: '', runs: runs.map((r) => (r.balanceCorrect ? 1 : 0)) },
