@@ -59,7 +59,7 @@ interface BurstRun {
   completed: number;
   ledgersCorrect: number;
   balanceCorrect: boolean;
-  /** Jobs the webhook marked `queued` (the rest were started by the sweeper's redelivery: their webhook was lost). */
+  /** Jobs the webhook marked `queued`; the rest were started by the sweeper's redelivery before their webhook was handled (lost, or handled more than 20 s late). */
   webhookArrived: number;
   /** First insert → first job completed (work proceeds breadth-first under a burst). */
   firstCompletionSeconds: number;
@@ -149,7 +149,7 @@ export async function benchBurst(repeats: number, sizes: BurstSizes = { bursts: 
     { name: `${label}: throughput`, value: median(rate), unit: 'jobs/s', runs: rate },
     { name: `${label}: first insert → first job completed`, value: median(runs.map((r) => r.firstCompletionSeconds)), unit: 's', runs: runs.map((r) => r.firstCompletionSeconds) },
     { name: `${label}: host peak RSS`, value: median(rss), unit: 'MB', runs: rss },
-    { name: `${label}: webhook deliveries that arrived (the rest started by the sweeper)`, value: median(runs.map((r) => r.webhookArrived)), unit: `of ${total.toLocaleString('en-US')}`, runs: runs.map((r) => r.webhookArrived) },
+    { name: `${label}: jobs marked queued by their webhook (the rest were started first by the sweeper's redelivery)`, value: median(runs.map((r) => r.webhookArrived)), unit: `of ${total.toLocaleString('en-US')}`, runs: runs.map((r) => r.webhookArrived) },
     { name: `${label}: jobs completed`, value: median(runs.map((r) => r.completed)), unit: `of ${total.toLocaleString('en-US')}`, runs: runs.map((r) => r.completed) },
     { name: `${label}: completed with a ledger of exactly one 1-credit charge`, value: median(runs.map((r) => r.ledgersCorrect)), unit: `of ${total.toLocaleString('en-US')}`, runs: runs.map((r) => r.ledgersCorrect) },
     { name: `${label}: user's balance down by exactly the completed jobs' price (1 = yes)`, value: median(runs.map((r) => (r.balanceCorrect ? 1 : 0))), unit: '', runs: runs.map((r) => (r.balanceCorrect ? 1 : 0)) },
