@@ -6,6 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertLedgerConsistent, chaosBreak, chaosInput, waitAllFinished, type ChaosKind } from '../support/chaos';
+import { QueueClient } from '@azure/storage-queue';
+import { testStorageConnectionString } from '../support/database';
+import { eventually } from '../support/hostProcess';
 import { startJobsApp, type JobsApp, type TestUser } from '../support/jobsApp';
 
 const REDELIVER_AFTER_SECONDS = 2;
@@ -50,26 +53,47 @@ describe('chaos: duplicated and dropped webhook deliveries', () => {
     return Object.fromEntries(rows.map((r) => [r.id, `${r.runs} run, ${r.starts} start`]));
   }
 
-  it(`${JOBS} jobs each delivered 10 times at once: one orchestration run and one start per job, charged once`, async () => {
+  it(`${JOBS} jobs each delivered 10 times at once, and 10 times more (webhook and queue) after they completed: one orchestration run and one start per job, charged once`, async () => {
     const jobs = await Promise.all(Array.from({ length: JOBS }, (_, i) => insert(KINDS[i % 4]!, `dup${i}`, 2 + (i % 3))));
-    const deliveries = jobs.flatMap((j) =>
-      Array.from({ length: 10 }, () =>
-        fetch(`${app.host.url}/api/webhooks/supabase`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-webhook-secret': app.webhookSecret },
-          body: JSON.stringify({ type: 'INSERT', table: 'jobs', schema: 'public', record: { id: j.id, attempt: 1, status: 'pending' }, old_record: null }),
-        }).then((r) => r.status),
-      ),
-    );
-    assert.deepEqual(await Promise.all(deliveries), Array(JOBS * 10).fill(202));
+    const deliverAll = (): Promise<number[]> =>
+      Promise.all(
+        jobs.flatMap((j) =>
+          Array.from({ length: 10 }, () =>
+            fetch(`${app.host.url}/api/webhooks/supabase`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-webhook-secret': app.webhookSecret },
+              body: JSON.stringify({ type: 'INSERT', table: 'jobs', schema: 'public', record: { id: j.id, attempt: 1, status: 'pending' }, old_record: null }),
+            }).then((r) => r.status),
+          ),
+        ),
+      );
+    assert.deepEqual(await deliverAll(), Array(JOBS * 10).fill(202));
     const ids = jobs.map((j) => j.id);
     assert.deepEqual(await waitAllFinished(app.pool, ids, 120_000), { completed: JOBS });
-    // Duplicates still in the queue are consumed as no-ops: wait for them before counting.
-    await new Promise((r) => setTimeout(r, 2000));
+    // The instance row holds only its latest execution, so a second run shows as a new execution id, not a second row.
+    const executions = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(
+        (await app.pool.query<{ instance_id: string; execution_id: string }>('select instance_id, execution_id from durabletask.instances where instance_id = any($1::text[])', [ids.map((id) => `job-${id}-1`)])).rows.map((r) => [
+          r.instance_id,
+          r.execution_id,
+        ]),
+      );
+    const firstRuns = await executions();
+    // Late duplicates once the attempt has ended: 10 more webhooks per job (a sender retrying after a timeout; the webhook
+    // no longer enqueues them), and 10 queue messages per job (the queue delivers at least once: a message can come back
+    // after its job ended). The orchestration has ended too, so its instance id alone would not stop a second run: the
+    // queue function must see that the attempt is no longer waiting to start.
+    assert.deepEqual(await deliverAll(), Array(JOBS * 10).fill(202));
+    const enqueued = await app.pool.query<{ n: number }>('select min(enqueue_count)::int as n from longhaul.job_deliveries where job_id = any($1::uuid[])', [ids]);
+    assert.ok((enqueued.rows[0]?.n ?? 0) >= 20, 'every delivery reached the webhook');
+    const queue = new QueueClient(testStorageConnectionString(), app.queueName);
+    await Promise.all(ids.flatMap((id) => Array.from({ length: 10 }, () => queue.sendMessage(Buffer.from(JSON.stringify({ jobId: id, attempt: 1 })).toString('base64')))));
+    // Wait until the queue function has consumed every duplicate (a message stays counted while it is being handled).
+    await eventually(async () => ((await queue.getProperties()).approximateMessagesCount === 0 ? true : undefined), 30_000, 'the queue to drain');
+    assert.deepEqual(await executions(), firstRuns, 'a late duplicate started an ended attempt again (a new execution of job-<id>-1)');
     const runs = await orchestrationRuns(ids);
     assert.deepEqual(runs, Object.fromEntries(ids.map((id) => [id, '1 run, 1 start'])), 'one orchestration run and one start per job');
-    const enqueued = await app.pool.query<{ n: number }>('select min(enqueue_count)::int as n from longhaul.job_deliveries where job_id = any($1::uuid[])', [ids]);
-    assert.ok((enqueued.rows[0]?.n ?? 0) >= 10, 'every delivery reached the queue');
+    assert.deepEqual(await waitAllFinished(app.pool, ids, 10_000), { completed: JOBS }, 'late duplicates change no job');
     await assertLedgerConsistent(app.pool, ids);
   });
 

@@ -37,13 +37,25 @@ export function prng(seed: number): { next(): number; int(min: number, max: numb
 export type ChaosKind = 'workflow' | 'rag_ingestion' | 'image_generation' | 'brief_pipeline';
 export const CHAOS_KINDS: readonly ChaosKind[] = ['workflow', 'rag_ingestion', 'image_generation', 'brief_pipeline'];
 
-/** A job input of the given kind, sized by `size` (nodes, segments, images), distinct per `tag`. */
-export function chaosInput(kind: ChaosKind, tag: string, size: number): unknown {
+export interface ChaosInputOptions {
+  /**
+   * Workflow: this many text nodes after each llm node. A workflow chunk holds up to 40 llm nodes and stores its
+   * finished nodes 50 at a time (`runNodes`), so without fillers a chunk of llm nodes writes all its items at its end;
+   * with 5 fillers per llm node it writes them in ~5 batches while it runs, and a kill can land in a partly done chunk.
+   */
+  textPerLlm?: number;
+}
+
+/** A job input of the given kind, sized by `size` (llm nodes, segments, images), distinct per `tag`. */
+export function chaosInput(kind: ChaosKind, tag: string, size: number, opts: ChaosInputOptions = {}): unknown {
   switch (kind) {
     case 'workflow':
       return {
         nodes: [
-          ...Array.from({ length: size }, (_, i) => ({ id: `n${i}`, type: 'llm', prompt: `${tag} node ${i}: say something` })),
+          ...Array.from({ length: size }, (_, i) => [
+            { id: `n${i}`, type: 'llm', prompt: `${tag} node ${i}: say something` },
+            ...Array.from({ length: opts.textPerLlm ?? 0 }, (_, j) => ({ id: `n${i}t${j}`, type: 'text', text: `${tag} filler ${i}.${j}` })),
+          ]).flat(),
           { id: 'sum', type: 'template', template: `${tag} {{n0}}`, inputs: ['n0'] },
         ],
       };
@@ -83,6 +95,41 @@ export async function waitAllFinished(pool: Pool, ids: string[], timeoutMs: numb
     if (Date.now() > deadline) throw new Error(`jobs still open after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+export interface PartlyDoneChunk {
+  jobId: string;
+  idx: number;
+  done: number;
+  /** Of `done`, the nodes stored at or after `since` (by the run in progress rather than an earlier one). */
+  doneSince: number;
+  total: number;
+}
+
+/**
+ * Workflow chunks of the given jobs that are `running` with some but not all of their nodes (items) done, claimed at
+ * or after `since` (the database's clock). While a host runs, these are chunks in the middle of their work; right
+ * after a kill -9 (nothing writes any more) they are exactly the chunks the kill interrupted midway, which a new host
+ * must finish without counting the done nodes again.
+ */
+export async function partlyDoneChunks(pool: Pool, ids: string[], since: Date): Promise<PartlyDoneChunk[]> {
+  const { rows } = await pool.query<{ job_id: string; idx: number; done: number; done_since: number; total: number }>(
+    `select c.job_id, c.idx, count(*) filter (where i.status = 'done')::int as done,
+            count(*) filter (where i.status = 'done' and i.updated_at >= $2)::int as done_since, count(*)::int as total
+     from longhaul.job_chunks c
+     join public.jobs j on j.id = c.job_id and j.kind = 'workflow'
+     join longhaul.job_items i on i.job_id = c.job_id and i.seq between (c.input ->> 'from')::bigint and (c.input ->> 'to')::bigint
+     where c.job_id = any($1::uuid[]) and c.status = 'running' and c.updated_at >= $2
+     group by 1, 2
+     having count(*) filter (where i.status = 'done') between 1 and count(*) - 1`,
+    [ids, since],
+  );
+  return rows.map((r) => ({ jobId: r.job_id, idx: r.idx, done: r.done, doneSince: r.done_since, total: r.total }));
+}
+
+/** The database's clock (chunk timestamps are compared with it, not with this process's). */
+export async function dbNow(pool: Pool): Promise<Date> {
+  return (await pool.query<{ t: Date }>('select clock_timestamp() as t')).rows[0]!.t;
 }
 
 /**

@@ -45,8 +45,11 @@ export interface JobsApp {
   waitForStatus(jobId: string, statuses: string[], timeoutMs?: number): Promise<Record<string, unknown>>;
   /** The ledger rows of a job, oldest first, as `entry:attempt:amount`. */
   ledger(jobId: string): Promise<string[]>;
-  /** Stops the host (kill -9 when `hard`) and starts a new one on the same database and settings. */
-  restartHost(hard: boolean): Promise<void>;
+  /**
+   * Stops the host (kill -9 when `hard`) and starts a new one on the same database and settings; `whileDown` runs in
+   * between, when no host is writing (chaos tests look at what the kill interrupted).
+   */
+  restartHost(hard: boolean, whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -133,8 +136,9 @@ export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
       const { rows } = await pool.query<{ entry: string; amount: string; attempt: number }>('select entry, amount, attempt from public.credit_ledger where job_id = $1 order by id', [jobId]);
       return rows.map((r) => `${r.entry}:${r.attempt}:${r.amount}`);
     },
-    async restartHost(hard) {
+    async restartHost(hard, whileDown) {
       await (hard ? host.kill() : host.stop());
+      await whileDown?.();
       host = await start();
     },
     async stop() {
