@@ -1,6 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { jobMessageSchema } from '../shared/jobs/delivery';
 import { invocationLogger } from '../shared/log';
+import { failJob } from '../shared/jobs/failJob';
 import { db } from '../shared/services';
 
 /** Queue `jobs-poison`: a delivery failed five times — the job fails and its credits are refunded (once, by the ledger). */
@@ -12,8 +13,8 @@ export async function jobsPoison(message: unknown, context: InvocationContext): 
   }
   const { jobId, attempt } = parsed.data;
   const error = { code: 'delivery_failed', message: `the job could not be started after ${String(context.triggerMetadata?.dequeueCount ?? 5)} deliveries` };
-  const { rows } = await db().query<{ status: string }>('select status from longhaul.fail_job($1, $2, $3::jsonb, $4)', [jobId, attempt, JSON.stringify(error), 'system:jobsPoison']);
-  invocationLogger(context, parsed.data).warn('poison delivery: the job could not be started', { status: rows[0]?.status ?? 'missing' });
+  const { status, failedNow } = await failJob(db(), jobId, attempt, error, 'system:jobsPoison');
+  invocationLogger(context, parsed.data).warn('poison delivery: the job could not be started', { status, failedNow });
 }
 
 app.storageQueue('jobsPoison', { queueName: '%JOBS_QUEUE_NAME%-poison', connection: 'AzureWebJobsStorage', handler: jobsPoison });

@@ -1,6 +1,7 @@
 import { type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { jobsQueueOutput, type JobMessage } from '../shared/jobs/delivery';
+import { failJob } from '../shared/jobs/failJob';
 import { jobInstanceId } from '../shared/orchestration/contracts';
 import { scopedLogger } from '../shared/log';
 import { sendDueNotices } from '../shared/notify';
@@ -43,8 +44,7 @@ export async function sweeper(_timer: Timer, client: df.DurableClient, context: 
       messages.push({ jobId: job.id, attempt: job.attempt });
     } else if (state === df.OrchestrationRuntimeStatus.Failed || state === df.OrchestrationRuntimeStatus.Terminated || state === df.OrchestrationRuntimeStatus.Completed) {
       const error = { code: 'orchestration_ended', message: `the job's orchestration ended (${state}) without finishing the job` };
-      await pool.query('select longhaul.fail_job($1, $2, $3::jsonb, $4)', [job.id, job.attempt, JSON.stringify(error), 'system:sweeper']);
-      failed++;
+      if ((await failJob(pool, job.id, job.attempt, error, 'system:sweeper')).failedNow) failed++;
     }
   }
   if (messages.length > 0) context.extraOutputs.set(jobsQueueOutput, messages);

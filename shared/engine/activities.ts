@@ -27,6 +27,7 @@ import type {
 } from '../orchestration/contracts';
 import type { ObjectStore } from '../storage/blobStore';
 import { writeStagePlan } from './planWriter';
+import { failJob } from '../jobs/failJob';
 
 export interface EngineDeps {
   db: Pool;
@@ -266,13 +267,13 @@ export function createEngineActivities(deps: EngineDeps) {
     } else {
       await kind?.onFailed?.(db, record(job));
       const error: JobError = input.error ?? { message: kind ? 'the job failed' : `no module for job kind "${job.kind}"` };
-      result = (await db.query<{ status: string }>('select status from longhaul.fail_job($1, $2, $3::jsonb, $4)', [input.jobId, input.attempt, JSON.stringify(error), ACTOR])).rows;
+      // Counted in jobs.failed by failJob, only by the call that made the transition.
+      result = [await failJob(db, input.jobId, input.attempt, error, ACTOR)];
     }
     const status = result[0]?.status ?? 'missing';
     log.info('job finished', { outcome: input.outcome, status });
     if (status === 'completed') telemetry().jobsCompleted.add(1, { 'longhaul.kind': job.kind });
     if (status === 'failed') {
-      telemetry().jobsFailed.add(1, { 'longhaul.kind': job.kind });
       // After the transition has committed and not awaited: a slow or broken receiver cannot hold the job back.
       const notice = { reason: 'failed' as const, jobId: input.jobId, attempt: input.attempt, kind: job.kind, status, error: input.error ?? null };
       void deps.notifier?.notifyOnce(db, notice, log);

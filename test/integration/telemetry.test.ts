@@ -5,6 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { QueueClient } from '@azure/storage-queue';
+import { testStorageConnectionString } from '../support/database';
 import { eventually } from '../support/hostProcess';
 import { llmNodes, startJobsApp, type JobBody, type JobsApp } from '../support/jobsApp';
 
@@ -54,6 +56,41 @@ describe('OpenTelemetry with the console exporters', () => {
     assert.match(finished, /attempt=1/);
     assert.match(finished, /invocationId=[0-9a-f-]{36}/);
     assert.match(finished, /functionName=finishJob/);
+  });
+});
+
+describe('the jobs-failed counter', () => {
+  let app: JobsApp;
+  before(async () => {
+    // The queue function is off, so the job waits `queued` until its poison deliveries fail it.
+    app = await startJobsApp({
+      name: 'telemetry_failed',
+      env: { 'AzureWebJobs.jobsQueue.Disabled': 'true', OTEL_METRICS_EXPORTER: 'console', OTEL_METRIC_EXPORT_INTERVAL: '500', LONGHAUL_LOG_LEVEL: 'error' },
+    });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('counts a job failed by a poison delivery once, however often the delivery arrives', async () => {
+    const user = await app.createUser(10);
+    const res = await app.api<JobBody>('POST', '/api/jobs', user, { kind: 'workflow', input: llmNodes(2, 'poisoned') });
+    assert.equal(res.status, 202);
+    await app.waitForStatus(res.body.id, ['queued']);
+    const poison = new QueueClient(testStorageConnectionString(), `${app.queueName}-poison`);
+    await poison.createIfNotExists();
+    for (let i = 0; i < 3; i++) await poison.sendMessage(Buffer.from(JSON.stringify({ jobId: res.body.id, attempt: 1 })).toString('base64'));
+    assert.equal((await app.waitForStatus(res.body.id, ['failed'])).status, 'failed');
+    await eventually(async () => ((await poison.getProperties()).approximateMessagesCount === 0 ? true : undefined), 20_000, 'the poison queue to drain');
+    // An export after the last delivery was handled: the cumulative counter says 1, not 3.
+    const settledAt = app.host.output().length;
+    const failed = await eventually(async () => {
+      const out = app.host.output().slice(settledAt);
+      const at = out.lastIndexOf("name: 'longhaul.jobs.failed'");
+      return at >= 0 ? out.slice(at, at + 1500) : undefined;
+    }, 10_000, 'a jobs.failed export');
+    assert.match(failed, /value: 1\b/, `jobs failed counter = 1: ${failed}`);
+    assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-2', 'refund:1:2'], 'refunded once');
   });
 });
 
