@@ -4,7 +4,7 @@ import { invocationLogger } from '../shared/log';
 import { FN, type PlanStageInput } from '../shared/orchestration/contracts';
 import { engineActivities } from '../shared/services';
 
-/** Plans one stage of the job into chunks (and items) in Postgres, once; reports an invalid input instead of throwing. */
+/** Plans one stage of the job into chunks (and items) in Postgres, once; reports an invalid input instead of throwing; with `completeIfDone`, completes a job that has no stage left. */
 export function planStage(
   input: PlanStageInput,
   context: InvocationContext,

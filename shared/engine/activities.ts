@@ -76,11 +76,16 @@ export function createEngineActivities(deps: EngineDeps) {
     const { rows } = await db.query<JobRow>('select * from longhaul.start_job($1, $2, $3)', [ref.jobId, ref.attempt, ACTOR]);
     const job = rows[0];
     const run = job?.status === 'running' && job.attempt === ref.attempt;
-    if (run) {
-      telemetry().jobsStarted.add(1, { 'longhaul.kind': job.kind });
-      log.info('job attempt running', { kind: job.kind });
+    if (!run) return { run, status: job?.status ?? 'missing', limits: deps.limits };
+    telemetry().jobsStarted.add(1, { 'longhaul.kind': job.kind });
+    log.info('job attempt running', { kind: job.kind });
+    try {
+      return { run, status: job.status, limits: deps.limits, firstStage: await planStage({ ...ref, stage: 0 }, log) };
+    } catch (err) {
+      // Not this activity's failure: the orchestration plans stage 0 itself and handles what goes wrong there.
+      log.warn('stage 0 not planned at start; the orchestration plans it', { error: (err as Error).message });
+      return { run, status: job.status, limits: deps.limits };
     }
-    return { run, status: job?.status ?? 'missing', limits: deps.limits };
   }
 
   async function planStage(input: PlanStageInput, log: Logger = silentLog): Promise<PlanStageResult> {
@@ -114,7 +119,7 @@ export function createEngineActivities(deps: EngineDeps) {
       record(job, parsed),
       parsed,
     );
-    if (!plan) return null;
+    if (!plan) return input.completeIfDone ? { finished: (await finishJob({ jobId: input.jobId, attempt: input.attempt, outcome: 'completed' }, log)).status } : null;
     const written = await writeStagePlan(db, input.jobId, input.stage, plan);
     log.info('stage planned', { stage: input.stage, name: written.name, chunks: written.chunks });
     return written;

@@ -44,13 +44,21 @@ export interface StartJobResult {
   run: boolean;
   status: string;
   limits: EngineLimits;
+  /**
+   * Stage 0, planned by startJob in the same activity (one activity and one episode fewer per job). Absent when that
+   * planning threw: the orchestration then calls planStage, whose failures it turns into a failed, refunded job.
+   */
+  firstStage?: PlanStageResult;
 }
 
 export interface PlanStageInput extends JobRef {
   stage: number;
+  /** When no stage is left, complete the job in this activity (exactly what finishJob does for `completed`). */
+  completeIfDone?: boolean;
 }
 
-export type PlanStageResult = { name: string; chunks: number } | { invalid: JobError } | null;
+/** A planned stage, an invalid input, the job completed (with `completeIfDone`), or no stage left. */
+export type PlanStageResult = { name: string; chunks: number } | { invalid: JobError } | { finished: string } | null;
 
 export interface NextChunksInput extends JobRef {
   stage: number;

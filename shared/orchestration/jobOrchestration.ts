@@ -1,8 +1,9 @@
 /**
  * jobOrchestrator: one attempt of one job, stage by stage. A stage of many chunks runs in a stageRunner
  * sub-orchestration and a stage of one chunk runs here (runOneChunkStage), so this history holds a handful of events
- * a stage whatever the job's size. Every ending goes through finishJob, which owns
- * the SQL transition and the refund; an unexpected error still ends in a failed, refunded job.
+ * a stage whatever the job's size. Every ending goes through finishJob's code, which owns the SQL transition and the
+ * refund (a completion runs it inside the last planStage, which finds no stage left); an unexpected error still ends in
+ * a failed, refunded job.
  */
 import type * as df from 'durable-functions';
 import { FN, jobInstanceId, type FinishJobInput, type JobError, type JobRef, type PlanStageResult, type StageOutcome, type StageRunnerInput, type StartJobResult } from './contracts';
@@ -23,8 +24,13 @@ export function* jobOrchestration(context: df.OrchestrationContext): Generator<d
   try {
     for (let stage = 0; stage < MAX_STAGES; stage++) {
       context.df.setCustomStatus({ stage });
-      const plan = (yield context.df.callActivityWithRetry(FN.planStage, activityRetry(), { ...ref, stage })) as PlanStageResult;
+      // Stage 0 usually comes planned with the start; a later planStage completes the job itself when no stage is left.
+      const plan =
+        stage === 0 && started.firstStage !== undefined
+          ? started.firstStage
+          : ((yield context.df.callActivityWithRetry(FN.planStage, activityRetry(), { ...ref, stage, completeIfDone: true })) as PlanStageResult);
       if (plan === null) return yield finish('completed');
+      if ('finished' in plan) return { status: plan.finished };
       if ('invalid' in plan) return yield finish('failed', plan.invalid);
       const runner: StageRunnerInput = { ...ref, stage, stageName: plan.name, from: 0, generation: 0, limits: started.limits };
       const runnerId = `${jobInstanceId(ref)}-s${stage}`;
