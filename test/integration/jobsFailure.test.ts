@@ -56,8 +56,10 @@ describe('job failures with a provider on the wire', () => {
     }
   });
 
-  it('a node that keeps failing fails the job, skips its descendants, refunds unrun nodes; retry resumes without re-running finished nodes', async () => {
-    fake.rules.push({ match: /POISON/, status: 400, message: 'This prompt is not allowed.' });
+  it('a node that keeps failing fails the job, skips its descendants, refunds unrun nodes, keeps the answers in flight; retry resumes without re-running finished nodes', async () => {
+    // ok9 is still in flight when bad fails (one chunk, two calls at a time): its answer must be stored, not thrown
+    // away, or the retry asks the provider for it again.
+    fake.rules.push({ match: /POISON/, status: 400, message: 'This prompt is not allowed.' }, { match: /^ok 9:/, delayMs: 500 });
     const input = {
       nodes: [
         ...llmNodes(10, 'ok').nodes,

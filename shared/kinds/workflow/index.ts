@@ -72,10 +72,10 @@ async function runWorkflowChunk(ctx: ChunkContext, chunk: ChunkRecord): Promise<
   const blocked = deps.find((d) => d.status !== 'done');
   if (blocked) return { status: 'failed', error: { message: `input node "${blocked.key}" is ${blocked.status}`, key: blocked.key } };
 
-  return runNodes(ctx, rows.rows.filter((r) => r.status !== 'done').map((r) => r.input), known, async (node, inputs, signal) => {
+  return runNodes(ctx, rows.rows.filter((r) => r.status !== 'done').map((r) => r.input), known, async (node, inputs) => {
     if (node.type === 'text') return { output: node.text };
     if (node.type === 'template') return { output: interpolate(node.template, inputs) };
-    const result = await ctx.ai.text.generate({ prompt: interpolate(node.prompt, inputs), model: node.model, temperature: node.temperature }, signal);
+    const result = await ctx.ai.text.generate({ prompt: interpolate(node.prompt, inputs), model: node.model, temperature: node.temperature });
     return { output: result.text, usage: result.usage, model: `${result.provider}:${result.model}` };
   });
 }

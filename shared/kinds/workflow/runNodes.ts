@@ -2,7 +2,9 @@
  * Runs a chunk's nodes in topological order with at most `ctx.concurrency` model calls at once. A node starts when
  * its inputs (from earlier chunks or earlier in this chunk) are done. Finished nodes are stored as they complete, in
  * small batches, so a crash or a retry never redoes them. Past the deadline no new node starts and the chunk returns
- * `partial`; the engine schedules it again and it picks up the nodes not yet done.
+ * `partial`; the engine schedules it again and it picks up the nodes not yet done. When a node fails, no new node
+ * starts but calls already in flight finish and are stored: the provider has been asked (and bills) for them, so
+ * aborting them would only make the retry ask again.
  */
 import { NonRetriableError } from '../../errors';
 import type { ChunkContext, ChunkOutcome, ItemResult, Usage } from '../types';
@@ -17,7 +19,7 @@ export interface NodeRun {
   model?: string;
 }
 
-type Execute = (node: WorkflowNode, inputs: ReadonlyMap<string, string>, signal: AbortSignal) => Promise<NodeRun>;
+type Execute = (node: WorkflowNode, inputs: ReadonlyMap<string, string>) => Promise<NodeRun>;
 
 class NotRun extends Error {}
 
@@ -34,7 +36,6 @@ export async function runNodes(ctx: ChunkContext, nodes: WorkflowNode[], known: 
     }
     return flushing;
   };
-  const abort = new AbortController();
   let slots = ctx.concurrency;
   const waiting: (() => void)[] = [];
   const acquire = async (): Promise<void> => {
@@ -60,12 +61,12 @@ export async function runNodes(ctx: ChunkContext, nodes: WorkflowNode[], known: 
       for (const ref of nodeInputs(node)) inputs.set(ref, known.get(ref) ?? (await runs.get(ref)!));
       await acquire();
       try {
-        if (failure || retriable || abort.signal.aborted) throw new NotRun();
+        if (failure || retriable) throw new NotRun();
         if (Date.now() > ctx.deadline) {
           deferred = true;
           throw new NotRun();
         }
-        const result = await execute(node, inputs, abort.signal);
+        const result = await execute(node, inputs);
         if (result.usage) {
           usage.requests += result.usage.requests;
           usage.inputTokens += result.usage.inputTokens;
@@ -82,7 +83,6 @@ export async function runNodes(ctx: ChunkContext, nodes: WorkflowNode[], known: 
           } else {
             retriable ??= err as Error;
           }
-          abort.abort();
         }
         throw new NotRun();
       } finally {
