@@ -4,6 +4,7 @@
  * instance during the run). The app runs in a host process on the benchmark's Postgres and Azurite, as in tests.
  */
 import { readFileSync } from 'node:fs';
+import { ENDED_STATUSES, type JobStatus } from '../shared/jobs/job';
 import { startJobsApp, type JobsApp, type TestUser } from '../test/support/jobsApp';
 import { median, type Figure } from './localHost';
 
@@ -42,7 +43,7 @@ export async function pickupLatency(app: JobsApp, user: TestUser, inserts: numbe
     samples.push(performance.now() - committed);
     if (pace === 'idle') {
       const deadline = Date.now() + 60_000;
-      while (!['completed', 'failed', 'cancelled'].includes(await status(id))) {
+      while (!ENDED_STATUSES.includes((await status(id)) as JobStatus)) {
         if (Date.now() > deadline) throw new Error(`pickup job ${id} did not end within 60 s`);
         await new Promise((r) => setTimeout(r, 5));
       }

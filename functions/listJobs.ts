@@ -2,11 +2,12 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 import { authenticate } from '../shared/api/auth';
 import { credentialsOf, json, parseWith, queryObject, withErrors } from '../shared/api/http';
+import { JOB_STATUSES } from '../shared/jobs/job';
 import { listJobs as list } from '../shared/jobs/jobStore';
 import { config, db } from '../shared/services';
 
 const querySchema = z.object({
-  status: z.enum(['pending', 'queued', 'running', 'completed', 'failed', 'cancelled']).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
   kind: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'a job kind').optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),

@@ -3,13 +3,15 @@
  * API with the admin key it was opened with (?code=), sent only in the x-functions-key header, and builds the page
  * with DOM calls and textContent only, so job data (errors, inputs users wrote) can never become markup.
  */
+import { JOB_STATUSES } from '../jobs/job';
+
 export const DASHBOARD_JS = String.raw`
 (function () {
   'use strict';
   var KEY = new URLSearchParams(location.search).get('code') || '';
   var JOBS_EVERY_MS = 1500;
   var STATS_EVERY_MS = 3000;
-  var STATUSES = ['pending', 'queued', 'running', 'completed', 'failed', 'cancelled'];
+  var STATUSES = ${JSON.stringify(JOB_STATUSES)};
   var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   var SVG = 'http://www.w3.org/2000/svg';
   var state = { filters: { status: '', kind: '', userId: '' }, selected: null, jobsKey: '', detailKey: '', statsAt: 0, kinds: [] };

@@ -1,6 +1,11 @@
 /** The public `Job` shape of the HTTP API (ARCHITECTURE §4.2), built from a public.jobs row. */
 
-export type JobStatus = 'pending' | 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** Every job status, in state-machine order (the transitions are SQL functions in supabase/migrations). */
+export const JOB_STATUSES = ['pending', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Statuses an attempt never leaves (a retry starts a new attempt). */
+export const ENDED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 export interface Job {
   id: string;

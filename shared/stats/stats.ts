@@ -5,10 +5,9 @@
  */
 import type { Queryable } from '../db';
 import { query } from '../db';
-import type { JobStatus } from '../jobs/job';
+import { JOB_STATUSES, type JobStatus } from '../jobs/job';
 import type { QueueDepthReader } from './queueDepth';
 
-export const STATUSES: readonly JobStatus[] = ['pending', 'queued', 'running', 'completed', 'failed', 'cancelled'];
 const WINDOW_MINUTES = 60;
 
 export interface Stats {
@@ -77,7 +76,7 @@ export async function collectStats(deps: StatsDeps): Promise<Stats> {
     deps.queueDepth(poisonName),
   ]);
 
-  const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+  const byStatus = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   for (const row of counts) byStatus[row.status] += row.count;
   const minutes = perMinute.map((r) => ({ minute: r.minute.toISOString(), completed: r.completed, failed: r.failed }));
   const errors = [depth.error, poison.error].filter((e): e is string => e !== undefined);

@@ -1,4 +1,5 @@
 /** Human output of the CLI: a Job as labelled lines, lists as aligned tables, stats as a short summary. */
+import { JOB_STATUSES } from '../../../shared/jobs/job';
 import { progressBar } from './progress';
 import { describeError, type Job } from './watch';
 
@@ -76,7 +77,6 @@ export interface Stats {
   rateLimiter: ({ key: string } & Record<string, unknown>)[];
 }
 
-const STATUSES = ['pending', 'queued', 'running', 'completed', 'failed', 'cancelled'];
 const SPARK = ' ▁▂▃▄▅▆▇█';
 
 /** Per-minute counts as one character each, scaled to the busiest minute. */
@@ -91,7 +91,7 @@ export function formatStats(s: Stats): string {
   const parts = [
     labelled([
       ['generated', s.generatedAt],
-      ['jobs', STATUSES.map((st) => `${st} ${s.jobs.byStatus[st] ?? 0}`).join(' · ')],
+      ['jobs', JOB_STATUSES.map((st) => `${st} ${s.jobs.byStatus[st] ?? 0}`).join(' · ')],
       ['queue', `${s.queue.name} ${depth(s.queue.depth)} waiting · ${s.queue.poisonName} ${depth(s.queue.poisonDepth)}`],
       [`last ${s.throughput.windowMinutes}m`, `${s.throughput.completed} completed · ${s.throughput.failed} failed`],
       ['per minute', s.throughput.perMinute.length > 0 ? `|${sparkline(s.throughput.perMinute.map((m) => m.completed + m.failed))}|` : null],

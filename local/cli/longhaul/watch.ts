@@ -3,26 +3,17 @@
  * pipe or log (not a TTY) a plain line is printed each time the progress or status changes; with --json each changed
  * Job is printed as one line of JSON. Ends with the result (exit 0) or the error (exit 1).
  */
+import { ENDED_STATUSES, type Job as ApiJob } from '../../../shared/jobs/job';
 import type { ApiClient } from './client';
 import { ApiError, EXIT, NetworkError } from './errors';
 import { fitToWidth, formatDuration, RateEstimator, renderProgressLine, type JobProgress } from './progress';
 
-/** The API's Job, as far as the CLI reads it. */
-export interface Job extends JobProgress {
-  id: string;
-  kind: string;
-  attempt: number;
-  result: unknown;
-  error: unknown;
-  creditsCharged: number;
-  creditsRefunded: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+/** The API's Job (shared/jobs/job.ts), as far as the CLI reads it. */
+export type Job = JobProgress &
+  Pick<ApiJob, 'id' | 'kind' | 'attempt' | 'result' | 'error' | 'creditsCharged' | 'creditsRefunded' | 'createdAt' | 'startedAt' | 'finishedAt'>;
 
 /** Statuses a job never leaves. */
-export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+export const TERMINAL = new Set<string>(ENDED_STATUSES);
 
 /** Where watch writes, and how the terminal looks (injected so tests and the TTY check stay in one place). */
 export interface WatchIo {
