@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs the benchmarks on this machine and writes their figures into docs/BENCHMARKS.md (between
  * the markers of each section) with the command and machine notes. Not part of `npm test`.
- *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|throughput|pickup|burst|rag|recording|rate-limit] [--smoke]
+ *   node dist/bench/run.js [--repeats N] [--only local-host|jobs|throughput|pickup|burst|rag|recording|rate-limit[,…]] [--smoke]
  *   (--n N: jobs and units per system in the throughput benchmark, default 500; --bursts B --per-burst P: the burst
  *   benchmark's shape, default 10 × 1,000)
  */
@@ -63,6 +63,8 @@ function jobAnchors(figures: Figure[]): string {
 // Other work shares this 2-core machine while benchmarks run: comparisons are only made within one run.
 const NOISE = 'Peers and longhaul were measured back to back in each run on a shared, busy 2-core machine: compare within a run (ratios per run), not absolute figures across runs.';
 
+const SECTIONS = ['local-host', 'jobs', 'throughput', 'pickup', 'burst', 'rag', 'recording', 'rate-limit'];
+
 function writeSection(section: string, body: string): void {
   const file = join(repoRoot, 'docs', 'BENCHMARKS.md');
   const text = readFileSync(file, 'utf8');
@@ -89,10 +91,14 @@ async function main(): Promise<void> {
     await admin.query('create database bench');
     await admin.end();
     const databaseUrl = postgres.url.replace(/\/postgres$/, '/bench');
-    const only = arg('only', '');
+    // --only a,b: just these sections (comma-separated).
+    const only = arg('only', '').split(',').filter(Boolean);
+    const runs = (section: string): boolean => only.length === 0 || only.includes(section);
+    const unknown = only.filter((s) => !SECTIONS.includes(s));
+    if (unknown.length > 0) throw new Error(`--only: no benchmark named ${unknown.join(', ')} (one of ${SECTIONS.join(', ')})`);
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const header = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (${repeats} runs each, median shown) on ${machine}.`;
-    if (!only || only === 'local-host') {
+    if (runs('local-host')) {
       console.log('local host: chain, fan-out, replay …');
       const figures = await benchLocalHost(databaseUrl, azurite.connectionString, repeats, smoke ? { chain: 50, fanOut: 500 } : undefined);
       console.log('local host: start-up …');
@@ -106,14 +112,14 @@ async function main(): Promise<void> {
     process.env.LONGHAUL_TEST_STORAGE = azurite.connectionString;
     // Other suites share this machine: a host start that takes 30 s is slow, not broken.
     process.env.LONGHAUL_TEST_READY_SECONDS ??= '300';
-    if (!only || only === 'jobs') {
+    if (runs('jobs')) {
       console.log('job engine: pickup latency, 100,000-node workflow …');
       const figures = await benchJobs(repeats, smoke ? { inserts: 20, nodes: 2_000 } : undefined);
       const body = `${header}\n\n${table(figures)}\n\n${jobAnchors(figures)}`;
       console.log(body);
       if (!smoke) writeSection('jobs', body);
     }
-    if (!only || only === 'throughput') {
+    if (runs('throughput')) {
       console.log('throughput: graphile-worker, pg-boss and longhaul on the same cluster …');
       const n = smoke ? 50 : Number(arg('n', '500'));
       const figures = await benchThroughput(postgres.url, repeats, n);
@@ -121,35 +127,35 @@ async function main(): Promise<void> {
       console.log(body);
       if (!smoke) writeSection('throughput', body);
     }
-    if (!only || only === 'pickup') {
+    if (runs('pickup')) {
       console.log('pickup: longhaul and a 5 s polling worker …');
       const figures = await benchPickup(postgres.url, repeats, smoke ? { inserts: 10, pollSamples: 2, pollGapMs: 200 } : undefined);
       const body = `${header} ${NOISE}\n\n${table(figures)}`;
       console.log(body);
       if (!smoke) writeSection('pickup', body);
     }
-    if (!only || only === 'burst') {
+    if (runs('burst')) {
       console.log('burst: jobs submitted in bursts of INSERTs …');
       const figures = await benchBurst(repeats, smoke ? { bursts: 2, perBurst: 20 } : { bursts: Number(arg('bursts', '10')), perBurst: Number(arg('per-burst', '1000')) });
       const body = `${header}\n\n${table(figures)}`;
       console.log(body);
       if (!smoke) writeSection('burst', body);
     }
-    if (!only || only === 'rag') {
+    if (runs('rag')) {
       console.log('rag_ingestion: a 10,000-segment transcript …');
       const figures = await benchRag(smoke ? 500 : 10_000);
       const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (one run) on ${machine}.\n\n${table(figures)}`;
       console.log(body);
       if (!smoke) writeSection('rag', body);
     }
-    if (!only || only === 'recording') {
+    if (runs('recording')) {
       console.log('recording_analysis: a 3-hour recording …');
       const figures = await benchRecording(smoke ? 120 : 3 * 3600);
       const body = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (one run) on ${machine}.\n\n${table(figures)}`;
       console.log(body);
       if (!smoke) writeSection('recording', body);
     }
-    if (!only || only === 'rate-limit') {
+    if (runs('rate-limit')) {
       console.log('rate limit: three processes sharing one provider limit …');
       const rateDb = postgres.url.replace(/\/postgres$/, '/bench_rate');
       const admin2 = new Client({ connectionString: postgres.url });
