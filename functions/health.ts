@@ -1,10 +1,10 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { QueueServiceClient } from '@azure/storage-queue';
 import * as df from 'durable-functions';
 import { getConfig } from '../shared/config';
 import { getPool } from '../shared/db';
 import { CheckSkipped, runHealthChecks } from '../shared/health';
 import { aiServices } from '../shared/services';
+import { queueServiceClient } from '../shared/storage/storageConnection';
 
 /** GET /api/health — database, storage queue and Durable backend reachability, AI provider configuration; 503 names the failing check. */
 export async function health(_request: HttpRequest, client: df.DurableClient, _context: InvocationContext): Promise<HttpResponseInit> {
@@ -17,9 +17,8 @@ export async function health(_request: HttpRequest, client: df.DurableClient, _c
     queue: async () => {
       const storage = config.storage;
       if (!storage) throw new CheckSkipped('AzureWebJobsStorage is not set');
-      if (!('connectionString' in storage)) throw new CheckSkipped('identity-based storage connection: checked by the platform');
       // One try: a health probe reports the state now; the SDK's default retries would outlast the deadline.
-      await QueueServiceClient.fromConnectionString(storage.connectionString, { retryOptions: { maxTries: 1, tryTimeoutInMs: 4000 } }).getProperties();
+      await queueServiceClient(storage, { retryOptions: { maxTries: 1, tryTimeoutInMs: 4000 } }).getProperties();
     },
     durable: async () => {
       // Listing instances created from now on is cheap and proves the task hub answers.

@@ -3,6 +3,7 @@
  * setting). Nothing reads process.env elsewhere in functions/ or shared/.
  */
 import { z } from 'zod';
+import type { StorageConnection } from './storage/storageConnection';
 
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -10,7 +11,16 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   AzureWebJobsStorage: z.string().min(1).optional(),
+  // Identity-based connection (what infra/ sets): the Functions host's own setting names for it.
+  AzureWebJobsStorage__blobServiceUri: z.string().url().optional(),
   AzureWebJobsStorage__queueServiceUri: z.string().url().optional(),
+  AzureWebJobsStorage__accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'a storage account name (3-24 lowercase letters and digits)').optional(),
+  AzureWebJobsStorage__credential: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.literal('managedidentity', 'managedidentity (or leave it unset for the default credential chain)'))
+    .optional(),
+  AzureWebJobsStorage__clientId: z.string().min(1).optional(),
   JOBS_QUEUE_NAME: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a storage queue name (3-63 lowercase letters, digits, dashes)').default('jobs'),
   SUPABASE_URL: z.string().url().optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
@@ -118,7 +128,7 @@ export interface ProviderSettings {
 /** Validated settings the app uses. */
 export interface AppConfig {
   databaseUrl?: string;
-  storage: { connectionString: string } | { queueServiceUri: string } | undefined;
+  storage: StorageConnection | undefined;
   jobsQueueName: string;
   supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string; jwksUrl?: string; webhookSecret?: string };
   adminApiKey?: string;
@@ -196,11 +206,18 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     throw new ConfigError(`Setting ${String(issue?.path[0])} is invalid: ${issue?.message}`);
   }
   const v = parsed.data;
-  const storage = v.AzureWebJobsStorage
+  // A connection string wins over identity settings, as it does for the Functions host.
+  const account = v.AzureWebJobsStorage__accountName;
+  const blobServiceUri = v.AzureWebJobsStorage__blobServiceUri ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
+  const queueServiceUri = v.AzureWebJobsStorage__queueServiceUri ?? (account ? `https://${account}.queue.core.windows.net` : undefined);
+  const storage: StorageConnection | undefined = v.AzureWebJobsStorage
     ? { connectionString: v.AzureWebJobsStorage }
-    : v.AzureWebJobsStorage__queueServiceUri
-      ? { queueServiceUri: v.AzureWebJobsStorage__queueServiceUri }
+    : blobServiceUri || queueServiceUri
+      ? { identity: { blobServiceUri, queueServiceUri, credential: v.AzureWebJobsStorage__credential, clientId: v.AzureWebJobsStorage__clientId } }
       : undefined;
+  if (storage && 'identity' in storage && v.IMAGE_URL_TTL_HOURS > 168) {
+    throw new ConfigError('Setting IMAGE_URL_TTL_HOURS is invalid: at most 168 with identity-based storage (URLs are signed with a user delegation key, which lasts at most 7 days)');
+  }
   return {
     databaseUrl: v.DATABASE_URL,
     storage,

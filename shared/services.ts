@@ -31,7 +31,7 @@ const WORK_CONTAINER = 'longhaul-work';
 
 function blobStore(container: string): ObjectStore {
   const { storage, files: settings } = getConfig();
-  return createBlobStore({ connectionString: storage && 'connectionString' in storage ? storage.connectionString : undefined, container, urlLifetimeMs: settings.urlLifetimeMs });
+  return createBlobStore({ connection: storage, container, urlLifetimeMs: settings.urlLifetimeMs });
 }
 
 /** Work files shared between a job's stages (blob storage). */

@@ -8,6 +8,9 @@ import { freePort } from './freePort';
 
 export interface AzuriteService {
   connectionString: string;
+  /** Service URLs for identity-based connections (`AzureWebJobsStorage__blobServiceUri` / `__queueServiceUri`). */
+  blobServiceUri: string;
+  queueServiceUri: string;
   queuePort: number;
   blobPort: number;
   stop(): Promise<void>;
@@ -18,6 +21,11 @@ export interface AzuriteOptions {
   dataDir?: string;
   queuePort?: number;
   blobPort?: number;
+  /**
+   * Serve HTTPS with this certificate (PEM files) and accept Entra-ID-shaped bearer tokens (Azurite's `--oauth basic`,
+   * which needs HTTPS), as identity-based connections use on Azure. Shared-key access keeps working beside it.
+   */
+  tls?: { certPath: string; keyPath: string };
 }
 
 /** The well-known development storage account (documented by Microsoft; not a secret). */
@@ -58,16 +66,19 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteSe
       join(dir, `__azurite_db_${kind}__.json`), join(dir, `__azurite_db_${kind}_extent__.json`),
       [{ locationId: 'Default', locationPath: join(dir, `__${kind}storage__`), maxConcurrency: 10 }],
       false, undefined, false, undefined,
-      true, true, '', '', '', undefined, false, memory,
+      true, true, opts.tls?.certPath ?? '', opts.tls?.keyPath ?? '', '', opts.tls ? 'basic' : undefined, false, memory,
     );
   const queue = new QueueServer(config(QueueConfiguration, queuePort, 'queue'));
   const blob = new BlobServer(config(BlobConfiguration, blobPort, 'blob'));
   await queue.start();
   await blob.start();
+  const scheme = opts.tls ? 'https' : 'http';
+  const blobServiceUri = `${scheme}://127.0.0.1:${blobPort}/${ACCOUNT}`;
+  const queueServiceUri = `${scheme}://127.0.0.1:${queuePort}/${ACCOUNT}`;
   return {
-    connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};` +
-      `BlobEndpoint=http://127.0.0.1:${blobPort}/${ACCOUNT};QueueEndpoint=http://127.0.0.1:${queuePort}/${ACCOUNT};`,
+    connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=${blobServiceUri};QueueEndpoint=${queueServiceUri};`,
+    blobServiceUri,
+    queueServiceUri,
     queuePort,
     blobPort,
     async stop() {

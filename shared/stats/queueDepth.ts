@@ -3,7 +3,7 @@
  * queue trigger uses). A queue that does not exist yet holds no messages: the host creates `<name>-poison` only when
  * the first message is poisoned.
  */
-import { QueueServiceClient } from '@azure/storage-queue';
+import { queueServiceClient, type StorageConnection } from '../storage/storageConnection';
 
 /** How deep a queue is now, or null with the reason when it cannot be read. */
 export interface QueueDepth {
@@ -13,12 +13,15 @@ export interface QueueDepth {
 
 export type QueueDepthReader = (queueName: string) => Promise<QueueDepth>;
 
-export function createQueueDepthReader(storage: { connectionString: string } | { queueServiceUri: string } | undefined): QueueDepthReader {
+export function createQueueDepthReader(storage: StorageConnection | undefined): QueueDepthReader {
   if (!storage) return () => Promise.resolve({ depth: null, error: 'AzureWebJobsStorage is not set' });
-  // Identity-based connections need a credential library this app does not ship; the portal and metrics show depth.
-  if (!('connectionString' in storage)) return () => Promise.resolve({ depth: null, error: 'identity-based storage connection: queue depth is not read' });
   // One short try: stats are polled every few seconds, a stale answer is worse than a null one.
-  const service = QueueServiceClient.fromConnectionString(storage.connectionString, { retryOptions: { maxTries: 1, tryTimeoutInMs: 4000 } });
+  let service: ReturnType<typeof queueServiceClient>;
+  try {
+    service = queueServiceClient(storage, { retryOptions: { maxTries: 1, tryTimeoutInMs: 4000 } });
+  } catch (err) {
+    return () => Promise.resolve({ depth: null, error: (err as Error).message });
+  }
   return async (queueName) => {
     try {
       const props = await service.getQueueClient(queueName).getProperties();

@@ -32,7 +32,8 @@ export interface HostProcess {
 export interface HostProcessOptions {
   appDir: string;
   databaseUrl: string;
-  storage: string;
+  /** AzureWebJobsStorage; null leaves it unset (identity-based storage settings come in `env`). */
+  storage: string | null;
   keys?: HostKeys;
   env?: Record<string, string>;
 }
@@ -46,11 +47,12 @@ export async function startHostProcess(opts: HostProcessOptions): Promise<HostPr
   const home = mkdtempSync(join(tmpdir(), 'longhaul-host-'));
   const keysFile = join(home, 'keys.json');
   writeFileSync(keysFile, JSON.stringify(keys));
+  const { AzureWebJobsStorage: _inherited, ...inherited } = process.env;
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'local', 'host', 'main.js'), opts.appDir], {
     env: {
-      ...process.env,
+      ...inherited,
       DATABASE_URL: opts.databaseUrl,
-      AzureWebJobsStorage: opts.storage,
+      ...(opts.storage === null ? {} : { AzureWebJobsStorage: opts.storage }),
       LONGHAUL_PORT: '0',
       LONGHAUL_HOME: home,
       LONGHAUL_KEYS_FILE: keysFile,

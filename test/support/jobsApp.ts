@@ -60,8 +60,8 @@ export interface JobsAppOptions {
   bridge?: boolean;
   /** Superuser URL of another Postgres cluster than the shared test one (chaos tests restart their own). */
   postgresUrl?: string;
-  /** Another storage account than the shared Azurite (chaos tests restart their own). */
-  storage?: string;
+  /** Another storage account than the shared Azurite (chaos tests restart their own); null: identity settings in env. */
+  storage?: string | null;
   /** SQL run on the migrated database before the host starts (chaos tests use it to break a protection on purpose). */
   afterMigrate?: string;
 }
@@ -93,7 +93,7 @@ export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
     SWEEPER_STUCK_AFTER_SECONDS: '600',
     ...opts.env,
   };
-  const start = (): Promise<HostProcess> => startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: opts.storage ?? testStorageConnectionString(), keys, env });
+  const start = (): Promise<HostProcess> => startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: opts.storage === undefined ? testStorageConnectionString() : opts.storage, keys, env });
   let host = await start();
 
   const app: JobsApp = {

@@ -78,6 +78,19 @@ describe('keys and app settings', () => {
     assert.deepEqual(parseConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).storage, { connectionString: 'UseDevelopmentStorage=true' });
   });
 
+  it('reads identity-based storage as the Functions host does: service URIs or the account name, and a connection string wins', () => {
+    assert.deepEqual(parseConfig({ AzureWebJobsStorage__accountName: 'lhstore1', AzureWebJobsStorage__credential: 'ManagedIdentity', AzureWebJobsStorage__clientId: 'c1' }).storage, {
+      identity: { blobServiceUri: 'https://lhstore1.blob.core.windows.net', queueServiceUri: 'https://lhstore1.queue.core.windows.net', credential: 'managedidentity', clientId: 'c1' },
+    });
+    const uris = { AzureWebJobsStorage__blobServiceUri: 'https://a.blob.core.windows.net/', AzureWebJobsStorage__queueServiceUri: 'https://a.queue.core.windows.net/' };
+    assert.deepEqual(parseConfig(uris).storage, { identity: { blobServiceUri: uris.AzureWebJobsStorage__blobServiceUri, queueServiceUri: uris.AzureWebJobsStorage__queueServiceUri, credential: undefined, clientId: undefined } });
+    assert.deepEqual(parseConfig({ ...uris, AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).storage, { connectionString: 'UseDevelopmentStorage=true' });
+    assert.throws(() => parseConfig({ ...uris, AzureWebJobsStorage__credential: 'clientsecret' }), /Setting AzureWebJobsStorage__credential is invalid/);
+    // URLs signed with a user delegation key live at most 7 days.
+    assert.throws(() => parseConfig({ ...uris, IMAGE_URL_TTL_HOURS: '169' }), /IMAGE_URL_TTL_HOURS is invalid: at most 168 with identity-based storage/);
+    assert.equal(parseConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', IMAGE_URL_TTL_HOURS: '720' }).files.urlLifetimeMs, 720 * 3_600_000);
+  });
+
   it('lists every setting the app reads in the README', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     for (const name of SETTING_NAMES) assert.ok(readme.includes(`| \`${name}\` |`), `README lists ${name}`);
