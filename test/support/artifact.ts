@@ -39,7 +39,8 @@ export function compileIgnore(text: string): (path: string) => boolean {
 /** Whether a package.json engines range admits a Node major (forms: N, N.x, ^N, >=N, >=N <M, joined by ||). */
 export function nodeMajorsAllowed(range: string, major: number): boolean {
   return range.split('||').some((alternative) => {
-    const parts = alternative.trim().split(/\s+/);
+    // `>= 14` is `>=14`; `*`, `x` and an empty alternative allow any version.
+    const parts = alternative.trim().replace(/(>=|<=|>|<)\s+/g, '$1').split(/\s+/).filter((p) => p !== '' && p !== '*' && p !== 'x');
     return parts.every((part) => {
       const m = /^(>=|>|<=|<|\^|~)?v?(\d+)(?:\.[\dx*]+)*$/.exec(part);
       if (!m) throw new Error(`engines range part "${part}" is not understood`);

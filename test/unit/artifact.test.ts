@@ -113,6 +113,15 @@ describe('publish artifact', () => {
     assert.ok(nodeMajorsAllowed(pkg.engines.node, Number(infra.runtimeVersion)), `engines.node "${pkg.engines.node}" excludes Node ${infra.runtimeVersion}, which infra deploys`);
   });
 
+  it('every production package (package-lock.json) runs on the Node majors package.json promises: 20 and the one infra deploys', () => {
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean; engines?: { node?: string } | string[] }> };
+    const majors = [20, Number(readInfraSettings(repoRoot).runtimeVersion)];
+    const excluded = Object.entries(lock.packages)
+      .filter(([path, p]) => path !== '' && !p.dev && p.engines && !Array.isArray(p.engines) && p.engines.node)
+      .flatMap(([path, p]) => majors.filter((m) => !nodeMajorsAllowed((p.engines as { node: string }).node, m)).map((m) => `${path.replace(/^.*node_modules\//, '')} (${(p.engines as { node: string }).node}) excludes Node ${m}`));
+    assert.deepEqual(excluded, []);
+  });
+
   it('infra sets every binding expression the functions use, and only settings the app knows', () => {
     const infra = readInfraSettings(repoRoot);
     const expressions = new Set<string>();
