@@ -12,12 +12,14 @@ delete process.env.LONGHAUL_BENCH_HEAP_FILE;
 if (file && gc) {
   let liveMb = 0;
   let rssMb = 0;
-  const timer = setInterval(() => {
+  const sample = (): void => {
     gc();
     const m = process.memoryUsage();
     liveMb = Math.max(liveMb, m.heapUsed / 2 ** 20);
     rssMb = Math.max(rssMb, m.rss / 2 ** 20);
     writeFileSync(file, JSON.stringify({ liveMb, rssMb }));
-  }, 2_000);
-  timer.unref();
+  };
+  // A first sample at once, so a job shorter than the period (the smoke run's) still has a file to read.
+  sample();
+  setInterval(sample, 2_000).unref();
 }
