@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ENDED_STATUSES, type JobStatus } from '../shared/jobs/job';
+import { isEnded } from '../shared/jobs/job';
 import { startJobsApp, type JobsApp, type TestUser } from '../test/support/jobsApp';
 import { median, type Figure } from './localHost';
 
@@ -45,7 +45,7 @@ export async function pickupLatency(app: JobsApp, user: TestUser, inserts: numbe
     samples.push(performance.now() - committed);
     if (pace === 'idle') {
       const deadline = Date.now() + 60_000;
-      while (!ENDED_STATUSES.includes((await status(id)) as JobStatus)) {
+      while (!isEnded(await status(id))) {
         if (Date.now() > deadline) throw new Error(`pickup job ${id} did not end within 60 s`);
         await new Promise((r) => setTimeout(r, 5));
       }

@@ -28,6 +28,7 @@ import type {
 import type { ObjectStore } from '../storage/blobStore';
 import { writeStagePlan } from './planWriter';
 import { failJob } from '../jobs/failJob';
+import { isEnded } from '../jobs/job';
 
 export interface EngineDeps {
   db: Pool;
@@ -261,7 +262,7 @@ export function createEngineActivities(deps: EngineDeps) {
     const { rows } = await db.query<JobRow>('select id, user_id, kind, status, attempt, cancel_requested_at from public.jobs where id = $1', [input.jobId]);
     const job = rows[0];
     if (!job) return { status: 'missing' };
-    if (job.attempt !== input.attempt || !['pending', 'queued', 'running'].includes(job.status)) return { status: job.status };
+    if (job.attempt !== input.attempt || isEnded(job.status)) return { status: job.status };
     const kind = findKind(job.kind);
     let result: { status: string }[];
     if (input.outcome === 'completed' && kind) {

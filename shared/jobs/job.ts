@@ -7,6 +7,11 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 /** Statuses an attempt never leaves (a retry starts a new attempt). */
 export const ENDED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
+/** Whether an attempt in this status has ended (takes any string: rows and API answers carry plain text). */
+export function isEnded(status: string): boolean {
+  return (ENDED_STATUSES as readonly string[]).includes(status);
+}
+
 export interface Job {
   id: string;
   kind: string;

@@ -3,7 +3,7 @@
  * pipe or log (not a TTY) a plain line is printed each time the progress or status changes; with --json each changed
  * Job is printed as one line of JSON. Ends with the result (exit 0) or the error (exit 1).
  */
-import { ENDED_STATUSES, type Job as ApiJob } from '../../../shared/jobs/job';
+import { isEnded, type Job as ApiJob } from '../../../shared/jobs/job';
 import type { ApiClient } from './client';
 import { ApiError, EXIT, NetworkError } from './errors';
 import { fitToWidth, formatDuration, RateEstimator, renderProgressLine, type JobProgress } from './progress';
@@ -11,9 +11,6 @@ import { fitToWidth, formatDuration, RateEstimator, renderProgressLine, type Job
 /** The API's Job (shared/jobs/job.ts), as far as the CLI reads it. */
 export type Job = JobProgress &
   Pick<ApiJob, 'id' | 'kind' | 'attempt' | 'result' | 'error' | 'creditsCharged' | 'creditsRefunded' | 'createdAt' | 'startedAt' | 'finishedAt'>;
-
-/** Statuses a job never leaves. */
-export const TERMINAL = new Set<string>(ENDED_STATUSES);
 
 /** Where watch writes, and how the terminal looks (injected so tests and the TTY check stay in one place). */
 export interface WatchIo {
@@ -59,7 +56,7 @@ export async function watchJob(client: ApiClient, id: string, opts: WatchOptions
       }
     }
     rate.add(io.now(), job.progress?.done ?? 0);
-    const done = TERMINAL.has(job.status);
+    const done = isEnded(job.status);
 
     if (opts.json) {
       const line = JSON.stringify(job);
