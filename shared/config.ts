@@ -26,6 +26,8 @@ const schema = z.object({
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
   SUPABASE_JWT_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   SUPABASE_JWKS_URL: z.string().url().optional(),
+  // The `iss` user tokens must carry; Supabase Auth writes <SUPABASE_URL>/auth/v1, the default when SUPABASE_URL is set.
+  SUPABASE_JWT_ISSUER: z.string().min(1).optional(),
   SUPABASE_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   ADMIN_API_KEY: z.string().min(16, 'at least 16 characters').optional(),
   AI_PROVIDER: z.enum(['auto', 'local', 'gemini', 'openai', 'azure-openai', 'anthropic']).default('auto'),
@@ -130,7 +132,7 @@ export interface AppConfig {
   databaseUrl?: string;
   storage: StorageConnection | undefined;
   jobsQueueName: string;
-  supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string; jwksUrl?: string; webhookSecret?: string };
+  supabase: { url?: string; serviceRoleKey?: string; jwtSecret?: string; jwksUrl?: string; jwtIssuer?: string; webhookSecret?: string };
   adminApiKey?: string;
   ai: {
     provider: z.infer<typeof schema>['AI_PROVIDER'];
@@ -227,6 +229,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       serviceRoleKey: v.SUPABASE_SERVICE_ROLE_KEY,
       jwtSecret: v.SUPABASE_JWT_SECRET,
       jwksUrl: v.SUPABASE_JWKS_URL,
+      jwtIssuer: v.SUPABASE_JWT_ISSUER ?? (v.SUPABASE_URL ? `${v.SUPABASE_URL.replace(/\/+$/, '')}/auth/v1` : undefined),
       webhookSecret: v.SUPABASE_WEBHOOK_SECRET,
     },
     adminApiKey: v.ADMIN_API_KEY,
