@@ -4,6 +4,7 @@
  * Transitions are the migrations' SQL functions; nothing here writes a status column.
  */
 import type { Pool } from 'pg';
+import { userGoneError } from '../api/auth';
 import { asUser, inTransaction, query } from '../db';
 import { NotFoundError, ValidationError, isIdempotencyConflict } from '../errors';
 import { parseInput } from '../engine/activities';
@@ -63,6 +64,8 @@ export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Pro
     });
     return { job: toJob(row), created: true };
   } catch (err) {
+    // A verified token whose user was deleted since: the foreign keys to auth.users (jobs, credit_accounts) refuse.
+    if (actor.type === 'user' && (err as { code?: string }).code === '23503' && /user_id_fkey$/.test((err as { constraint?: string }).constraint ?? '')) throw userGoneError();
     if ((err as { code?: string; constraint?: string }).code === '23503' && actor.type === 'admin') {
       throw new ValidationError(`userId: no user ${owner}`, [{ path: 'userId', message: 'no such user' }]);
     }
@@ -161,7 +164,7 @@ export async function retryJob(db: Pool, actor: Actor, id: string): Promise<Job>
 }
 
 export async function credits(db: Pool, actor: Extract<Actor, { type: 'user' }>, limit = 50): Promise<{ balance: number; ledger: unknown[] }> {
-  return asUser(db, actor.claims, async (client) => {
+  const answer = await asUser(db, actor.claims, async (client) => {
     const balance = await client.query<{ balance: string }>('select balance from public.credit_accounts where user_id = $1', [actor.userId]);
     const ledger = await client.query<{ id: string; entry: string; amount: string; balance_after: string; job_id: string | null; attempt: number | null; reason: string; created_at: Date }>(
       'select id, entry, amount, balance_after, job_id, attempt, reason, created_at from public.credit_ledger where user_id = $1 order by id desc limit $2',
@@ -172,6 +175,9 @@ export async function credits(db: Pool, actor: Extract<Actor, { type: 'user' }>,
       ledger: ledger.rows.map((r) => ({ id: Number(r.id), entry: r.entry, amount: Number(r.amount), balanceAfter: Number(r.balance_after), jobId: r.job_id, attempt: r.attempt, reason: r.reason, createdAt: r.created_at.toISOString() })),
     };
   });
+  // Nothing at all: a user who never had credits, or one deleted since the token was issued (their rows cascade away).
+  if (answer.ledger.length === 0 && (await query(db, 'select 1 from auth.users where id = $1', [actor.userId])).length === 0) throw userGoneError();
+  return answer;
 }
 
 /** Records that a delivery of the attempt is being enqueued (pending -> queued); returns false when it is not needed. */

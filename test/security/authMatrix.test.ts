@@ -67,9 +67,18 @@ describe('security: auth matrix, injection, body size and RLS writes', () => {
     await app?.stop();
   });
 
-  it('every user route answers 401 to missing, forged, alg-none, tampered, expired, anon-role and wrong-key credentials', async () => {
+  it('every user route answers 401 to missing, forged, alg-none, tampered, expired, non-user and wrong-key credentials', async () => {
     const key = new TextEncoder().encode(app.jwtSecret);
     const [header, , signature] = alice.token.split('.');
+    /** Alice's token as Supabase Auth writes it, signed with the project's secret, with one claim changed or left out. */
+    const minted = async (changes: Record<string, unknown>, omit?: string): Promise<Record<string, string>> => {
+      const now = Math.floor(Date.now() / 1000);
+      const claims: Record<string, unknown> = { sub: alice.id, role: 'authenticated', aud: 'authenticated', iss: app.env.SUPABASE_JWT_ISSUER, iat: now, exp: now + 3600, ...changes };
+      if (omit) delete claims[omit];
+      return { authorization: `Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(key)}` };
+    };
+    // The positive control for the rows below: the unchanged token opens alice's job.
+    assert.equal((await call('GET', `/api/jobs/${aliceJob}`, await minted({}))).status, 200);
     const credentials: [string, Record<string, string>][] = [
       ['no credentials', {}],
       ['empty bearer', { authorization: 'Bearer ' }],
@@ -77,8 +86,20 @@ describe('security: auth matrix, injection, body size and RLS writes', () => {
       ['signed with another secret', { authorization: `Bearer ${await signUserToken(alice.id, 'another-secret-that-is-long-enough!')}` }],
       ['alg none', { authorization: `Bearer ${b64(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${b64(JSON.stringify({ sub: alice.id, role: 'authenticated', exp: 9e9 }))}.` }],
       ['payload tampered (sub), signature kept', { authorization: `Bearer ${header}.${b64(JSON.stringify({ sub: alice.id, role: 'authenticated', aud: 'authenticated', exp: 9e9 }))}.${signature}` }],
-      ['expired', { authorization: `Bearer ${await new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setSubject(alice.id).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key)}` }],
-      ['anon role', { authorization: `Bearer ${await new SignJWT({ role: 'anon' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key)}` }],
+      ['expired', await minted({ exp: Math.floor(Date.now() / 1000) - 60 })],
+      ['no expiry (exp)', await minted({}, 'exp')],
+      ['no role', await minted({}, 'role')],
+      ['role anon', await minted({ role: 'anon' })],
+      ['role anon, no user (as the anon key)', await minted({ role: 'anon' }, 'sub')],
+      ['role service_role (not a user, not the admin key)', await minted({ role: 'service_role' })],
+      ['role service_role, no user (as the service role key)', await minted({ role: 'service_role' }, 'sub')],
+      ['audience of another service', await minted({ aud: 'some-other-service' })],
+      ['no audience', await minted({}, 'aud')],
+      ['issuer of another project', await minted({ iss: 'https://another-project.supabase.co/auth/v1' })],
+      ['no issuer', await minted({}, 'iss')],
+      ['no subject', await minted({}, 'sub')],
+      ['subject not a uuid', await minted({ sub: 'alice' })],
+      ['not yet valid (nbf)', await minted({ nbf: Math.floor(Date.now() / 1000) + 3600 })],
       ['service_role forged with another secret', { authorization: `Bearer ${await new SignJWT({ role: 'service_role' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-that-is-long-enough!'))}` }],
       ['wrong admin key (last character changed)', { 'x-functions-key': `${app.adminKey.slice(0, -1)}${app.adminKey.endsWith('0') ? '1' : '0'}` }],
       ['admin key as ?code=, wrong', {}],
@@ -111,6 +132,37 @@ describe('security: auth matrix, injection, body size and RLS writes', () => {
     assert.equal((await app.pool.query('select 1 from public.jobs')).rowCount, 2);
     assert.deepEqual([(await jobRow(aliceJob)).status, (await jobRow(aliceFailed)).status], ['pending', 'failed']);
     assert.equal(await queueDepth(), 0);
+  });
+
+  it('a valid token whose user was deleted is 401 (the session is over) on submit and credits, and never a 500 anywhere', async () => {
+    const gone = await app.createUser(100);
+    // Inserted as the service role (not enqueued: the queue depth is asserted by the cases below).
+    const job = (await app.pool.query<{ id: string }>("insert into public.jobs (kind, input, user_id) values ('workflow', $1, $2) returning id", [JSON.stringify(wf('before')), gone.id])).rows[0]!.id;
+    assert.equal((await call('GET', '/api/credits', as(gone))).status, 200, 'the positive control: the token worked while its user existed');
+    await app.pool.query('delete from auth.users where id = $1', [gone.id]);
+    for (const [method, path, body] of [
+      ['POST', '/api/jobs', JSON.stringify({ kind: 'workflow', input: wf('after') })],
+      ['POST', '/api/jobs', JSON.stringify({ kind: 'workflow', input: wf('after'), idempotencyKey: 'k1' })],
+      ['GET', '/api/credits'],
+    ] as const) {
+      const res = await call(method, path, as(gone), body);
+      assert.equal(res.status, 401, `${method} ${path} → ${res.status} ${res.text.slice(0, 200)}`);
+      const error = res.json?.error as { code: string; message: string };
+      assert.equal(error.code, 'unauthorized');
+      assert.match(error.message, /does not exist.*no longer valid/);
+    }
+    for (const [method, path, body] of [
+      ['GET', '/api/jobs'],
+      ['GET', `/api/jobs/${job}`],
+      ['GET', `/api/jobs/${job}/results`],
+      ['POST', `/api/jobs/${job}/cancel`],
+      ['POST', `/api/jobs/${job}/retry`],
+      ['POST', '/api/rag/search', JSON.stringify({ query: 'x' })],
+    ] as const) {
+      const res = await call(method, path, as(gone), body);
+      assert.ok(res.status < 500, `${method} ${path} → ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    assert.equal((await app.pool.query('select 1 from public.jobs where user_id = $1', [gone.id])).rowCount, 0, 'nothing was written for the deleted user');
   });
 
   it("another user's job is 404, not 403, on GET, results, files, cancel and retry — and stays untouched", async () => {

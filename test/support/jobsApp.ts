@@ -85,6 +85,8 @@ export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
   const env: Record<string, string> = {
     SUPABASE_WEBHOOK_SECRET: webhookSecret,
     SUPABASE_JWT_SECRET: jwtSecret,
+    // Tokens are checked against an issuer, as on Azure; tests that set SUPABASE_URL get the one derived from it.
+    ...(opts.env?.SUPABASE_URL ? {} : { SUPABASE_JWT_ISSUER: 'http://127.0.0.1:54321/auth/v1' }),
     ADMIN_API_KEY: adminKey,
     JOBS_QUEUE_NAME: queueName,
     LONGHAUL_WEBHOOK_BRIDGE: opts.bridge === false ? '0' : '1',
@@ -111,7 +113,7 @@ export async function startJobsApp(opts: JobsAppOptions): Promise<JobsApp> {
       const { rows } = await pool.query<{ id: string }>('insert into auth.users (email) values ($1) returning id', [`${randomBytes(6).toString('hex')}@test.local`]);
       const id = rows[0]!.id;
       if (credits > 0) await pool.query('select longhaul.grant_credits($1, $2)', [id, credits]);
-      return { id, token: await signUserToken(id, jwtSecret) };
+      return { id, token: await signUserToken(id, jwtSecret, { issuer: env.SUPABASE_JWT_ISSUER ?? `${env.SUPABASE_URL!.replace(/\/+$/, '')}/auth/v1` }) };
     },
     async api(method, path, auth, body) {
       const headers: Record<string, string> = {};
