@@ -48,10 +48,17 @@ export function validateSubmission(req: SubmitRequest): void {
   if (problem) throw new ValidationError(`${problem.path}: ${problem.message}`, [problem]);
 }
 
+/** The kind's checks that need the owner (a storage:// file in the owner's folder): a 400 before anything is charged. */
+function checkOwner(req: SubmitRequest, owner: string): void {
+  const kind = findKind(req.kind)!;
+  if (kind.checkOwner) kind.checkOwner(parseInput(kind, req.input), owner);
+}
+
 export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Promise<{ job: Job; created: boolean }> {
   validateSubmission(req);
   if (actor.type === 'admin' && !req.userId) throw new ValidationError('userId: an admin submission must name the user who owns the job', [{ path: 'userId', message: 'required with the admin key' }]);
   const owner = actor.type === 'user' ? actor.userId : req.userId!;
+  checkOwner(req, owner);
   try {
     const row = await run(db, actor, async (client) => {
       const inserted = await client.query<{ id: string }>(

@@ -104,6 +104,8 @@ export interface JobKind<Input = unknown> {
   schema: z.ZodType<Input>;
   /** Checks beyond the schema (graph shape, sizes); throws ValidationError naming the field. */
   check?(input: Input): void;
+  /** Checks that need the job's owner (e.g. a file named in the input lies in the owner's folder); throws ValidationError naming the field. */
+  checkOwner?(input: Input, userId: string): void;
   /** Billable units; must agree with longhaul.units_<kind>() in SQL (a test checks). */
   units(input: Input): number;
   /** Plans stage `ctx.stage`, or returns null when the job has no further stage. */

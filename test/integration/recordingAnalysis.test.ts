@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath } from '../../shared/media/ffmpeg';
-import { startJobsApp, type JobsApp, type TestUser } from '../support/jobsApp';
+import { startJobsApp, type JobBody, type JobsApp, type TestUser } from '../support/jobsApp';
 import { eventually } from '../support/hostProcess';
 import { startAiFake, type AiFake } from '../support/aiFake';
 import { startStorageFake, type StorageFake } from '../support/storageFake';
@@ -43,10 +43,11 @@ describe('recording_analysis', () => {
     });
     await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-    // Supabase Storage, as supabase-js calls it: sign with the service role, then download with the token.
+    // Supabase Storage, as supabase-js calls it: sign as the job's owner, then download with the signed URL's token.
     storage = await startStorageFake({ serviceRoleKey: 'service-role-key' });
     fake = await startAiFake();
     app = await startJobsApp({ name: 'recordings', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_ALLOW_PRIVATE_URLS: 'true', RECORDING_SEGMENT_SECONDS: '10', MAX_FILE_SIZE_MB: '2', JOB_CHUNK_CONCURRENCY: '2', SUPABASE_URL: storage.url, SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' } });
+    storage.jwtSecret = app.jwtSecret;
     owner = await app.createUser(100);
     storage.objects.set(`recordings/${owner.id}/meetings/talk.wav`, { body: readFileSync(join(dir, 'talk.wav')), contentType: 'audio/wav' });
   });
@@ -80,21 +81,28 @@ describe('recording_analysis', () => {
     assert.deepEqual(await app.ledger(res.body.id), ['charge:1:-10']);
   });
 
-  it('reads storage://bucket/<owner>/path from Supabase Storage through a signed URL; names a missing object; refuses another user\'s folder', async () => {
+  it('reads storage://recordings/<owner>/path through a URL signed as the owner; names a missing object; refuses another user\'s folder at submit', async () => {
     const user = owner;
     const res = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: `storage://recordings/${owner.id}/meetings/talk.wav`, analyze: false } });
     assert.equal(res.status, 202);
     const job = await app.waitForStatus(res.body.id, ['completed', 'failed'], 60_000);
     assert.equal(job.status, 'completed', JSON.stringify(job.error));
     assert.equal((job.result as { durationSec: number }).durationSec, 40);
-    const sign = storage.requests.find((r) => r.method === 'POST' && r.path === `/storage/v1/object/sign/recordings/${owner.id}/meetings/talk.wav`);
-    assert.equal(sign?.headers.authorization, 'Bearer service-role-key', 'signed with the service role');
+    const sign = storage.requests.find((r) => r.method === 'POST' && r.rawPath === `/storage/v1/object/sign/recordings/${owner.id}/meetings/talk.wav`);
+    assert.equal(sign?.user?.sub, owner.id, 'signed with a token of the job owner, so Storage\'s policies decide');
+    assert.notEqual(sign.headers.authorization, 'Bearer service-role-key');
     const intruder = await app.createUser(100);
-    const stolen = await app.api<{ id: string }>('POST', '/api/jobs', intruder, { kind: 'recording_analysis', input: { url: `storage://recordings/${owner.id}/meetings/talk.wav` } });
-    const refused = await app.waitForStatus(stolen.body.id, ['completed', 'failed'], 60_000);
-    assert.equal(refused.status, 'failed');
-    assert.match(JSON.stringify(refused.error), /outside the job owner's folder/);
-    assert.deepEqual(await app.ledger(stolen.body.id), ['charge:1:-10', 'refund:1:10']);
+    for (const [who, body] of [
+      [intruder, { kind: 'recording_analysis', input: { url: `storage://recordings/${owner.id}/meetings/talk.wav` } }],
+      [intruder, { kind: 'recording_analysis', input: { url: `storage://recordings/${intruder.id}/%2e%2e/${owner.id}/meetings/talk.wav` } }],
+      ['admin', { kind: 'recording_analysis', userId: intruder.id, input: { url: `storage://recordings/${owner.id}/meetings/talk.wav` } }],
+    ] as const) {
+      const stolen = await app.api<JobBody>('POST', '/api/jobs', who, body);
+      assert.equal(stolen.status, 400, JSON.stringify(stolen.body));
+      assert.ok(stolen.body.error?.details?.issues.some((i) => i.path === 'input.url'), JSON.stringify(stolen.body.error));
+    }
+    const intruderJobs = await app.pool.query('select count(*)::int as n from public.jobs where user_id = $1', [intruder.id]);
+    assert.equal(intruderJobs.rows[0].n, 0, 'nothing was accepted, charged or refunded');
     const signs = storage.requests.filter((r) => r.method === 'POST' && r.path.includes('/object/sign/')).length;
     assert.equal(signs, 1, 'nothing was signed for the intruder');
     const missing = await app.api<{ id: string }>('POST', '/api/jobs', user, { kind: 'recording_analysis', input: { url: `storage://recordings/${owner.id}/nope.mp3` } });

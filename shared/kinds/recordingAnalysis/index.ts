@@ -11,14 +11,20 @@ import { z } from 'zod';
 import { parseModelJson } from '../../ai/json';
 import { getConfig } from '../../config';
 import type { Queryable } from '../../db';
-import { NonRetriableError } from '../../errors';
+import { NonRetriableError, ValidationError } from '../../errors';
 import { downloadToFile } from '../../media/download';
 import { probe, splitAudio } from '../../media/ffmpeg';
-import { resolveRecordingUrl, STORAGE_URL } from '../../media/source';
+import { resolveRecordingUrl } from '../../media/source';
+import { isStorageUrl, parseOwnedStorageUrl, parseStorageUrl } from '../../storage/storagePath';
 import type { ChunkContext, ChunkOutcome, ChunkRecord, JobKind, JobRecord } from '../types';
 
 export const recordingInputSchema = z.object({
-  url: z.string().refine((u) => /^https?:\/\/\S+$/.test(u) || STORAGE_URL.test(u), 'an http(s) URL or storage://bucket/path'),
+  url: z.string().superRefine((u, ctx) => {
+    if (/^https?:\/\/\S+$/.test(u)) return;
+    // A storage:// URL names its problem (bucket, folder, segment); the owner's folder is checked in checkOwner.
+    const storage = isStorageUrl(u) ? parseStorageUrl(u) : undefined;
+    if (!storage?.ok) ctx.addIssue({ code: 'custom', message: storage ? storage.problem : 'an http(s) URL or storage://recordings/<user id>/<file>' });
+  }),
   language: z.string().regex(/^[a-z]{2}$/, 'an ISO-639-1 code such as en').optional(),
   analyze: z.boolean().default(true),
 });
@@ -52,7 +58,7 @@ async function prepare(ctx: ChunkContext): Promise<ChunkOutcome> {
   try {
     const file = join(dir, 'recording');
     // A signed Storage URL comes from our own settings (SUPABASE_URL) and is trusted; a user's URL must be public.
-    const trusted = STORAGE_URL.test(input.url);
+    const trusted = isStorageUrl(input.url);
     await downloadToFile(await resolveRecordingUrl(input.url, ctx.job.userId), file, { maxBytes, allowPrivate: trusted || allowPrivateUrls });
     const media = await probe(file);
     if (!media) throw new NonRetriableError('the file is not an audio or video recording ffmpeg can read');
@@ -109,6 +115,11 @@ export const recordingAnalysisKind: JobKind<RecordingInput> = {
   name: 'recording_analysis',
   schema: recordingInputSchema as unknown as z.ZodType<RecordingInput>,
   units: () => RECORDING_UNITS,
+  checkOwner(input, userId) {
+    // Refused at submission rather than charged, run and refunded: a storage:// object must be in the owner's folder.
+    const storage = isStorageUrl(input.url) ? parseOwnedStorageUrl(input.url, userId) : undefined;
+    if (storage && !storage.ok) throw new ValidationError(`input.url: ${storage.problem}`, [{ path: 'input.url', message: storage.problem }]);
+  },
   async planStage(ctx, _job, input) {
     if (ctx.stage === 0) return { name: 'prepare', chunks: [{ input: {} }], progressItems: 0 };
     if (ctx.stage === 1) {
