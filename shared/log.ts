@@ -3,6 +3,8 @@
  * {functionName, invocationId, jobId, attempt}; handlers build it from their InvocationContext. Log events, never
  * secrets or full inputs.
  */
+import { escapeControlChars } from './safeText';
+
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
 export interface Logger {
@@ -19,15 +21,31 @@ export interface LogSink {
   error(...args: unknown[]): void;
 }
 
+// A value printed bare: nothing that could end it early (space, quote), pose as another field (=) or act (controls).
+const BARE_VALUE = /^[\w.:/@+,-]+$/;
+
+/** One field as `key=value`; a value that is not plainly bare is quoted, so user text cannot add fields or lines. */
+function field(key: string, value: string | number | boolean): string {
+  const raw = String(value);
+  const shown = BARE_VALUE.test(raw) ? raw : `"${escapeControlChars(raw.replace(/["\\]/g, '\\$&'))}"`;
+  return `${key.replace(/[^\w.-]/g, '_')}=${shown}`;
+}
+
+/**
+ * A line is `message key=value …`: values carry user text (a model name, a provider's error), so the message and every
+ * value are escaped here, once for every logger — a newline or an ESC in them is shown, never obeyed.
+ */
+export function formatLogLine(message: string, fields: LogFields): string {
+  const tail = Object.entries(fields)
+    .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+    .map(([k, v]) => field(k, v))
+    .join(' ');
+  const head = escapeControlChars(message);
+  return tail ? `${head} ${tail}` : head;
+}
+
 export function scopedLogger(sink: LogSink, scope: LogFields = {}): Logger {
-  const line = (message: string, fields?: LogFields): string => {
-    const all = { ...scope, ...fields };
-    const tail = Object.entries(all)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join(' ');
-    return tail ? `${message} ${tail}` : message;
-  };
+  const line = (message: string, fields?: LogFields): string => formatLogLine(message, { ...scope, ...fields });
   return {
     info: (m, f) => sink.log(line(m, f)),
     warn: (m, f) => sink.warn(line(m, f)),

@@ -1,13 +1,14 @@
 /**
  * Operator notifications to NOTIFY_WEBHOOK_URL: a job failed, or an attempt has run longer than
  * NOTIFY_LONG_RUNNING_MINUTES. One JSON body that Slack incoming webhooks (`text`) and Discord webhooks (`content`)
- * both accept, plus structured fields for anything else. Once per job attempt and reason: the database claims the
+ * both accept, each escaped for its chat, plus structured fields for anything else. Once per job attempt and reason: the database claims the
  * notification (longhaul.job_notifications) before it is sent. A notification never blocks or fails a job: it is sent
  * after the state transition, under a short timeout, and every error is logged and swallowed (at most once: a
  * receiver that is down misses that notice).
  */
 import type { Queryable } from './db';
 import type { Logger } from './log';
+import { escapeControlChars } from './safeText';
 
 export type NoticeReason = 'failed' | 'long_running';
 
@@ -33,17 +34,55 @@ export interface Notifier {
 
 // Discord rejects content over 2,000 characters; Slack truncates long text anyway.
 const MAX_TEXT = 1900;
+// The error is user text (a provider's answer to a user's prompt): cut before escaping, which can lengthen it.
+const MAX_ERROR_CHARS = 600;
 
-/** The webhook body: `text` (Slack), `content` (Discord) and structured fields. */
-export function noticeBody(notice: JobNotice): Record<string, unknown> {
+// A zero-width space after the @ keeps @everyone/@here/@channel readable and keeps any chat from treating it as a mention.
+const defuseMentions = (s: string): string => s.replace(/@(everyone|here|channel)/gi, '@\u200b$1');
+
+/**
+ * Slack mrkdwn: `&`, `<` and `>` are its escapes (Slack's own rule); every special form — `<!channel>`, `<@U123>`,
+ * `<http://x|disguised text>` — starts with `<`, so escaped text can neither ping nor carry a link with its own text.
+ */
+export function slackText(s: string): string {
+  const escaped = defuseMentions(escapeControlChars(s)).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  // Slack has no escape for [text](url), which some of its clients render as a link: split it with a zero-width space.
+  return escaped.replace(/\]\(/g, ']\u200b(');
+}
+
+/**
+ * Discord markdown: a backslash before each markdown character shows it as itself — no masked link `[text](url)`, no
+ * `<@id>` mention, no formatting. `#`, `-` and `>` act only at the start of a line, and the text is one line (its
+ * newlines are escaped). Pings are also refused by the body's `allowed_mentions`.
+ */
+export function discordText(s: string): string {
+  return defuseMentions(escapeControlChars(s)).replace(/[\\*_~`|<>[\]()]/g, '\\$&');
+}
+
+function clip(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** The notice's sentence; `esc` escapes the parts that come from the job (its kind, id and error) for the chat. */
+function sentence(notice: JobNotice, esc: (s: string) => string): string {
   const what =
     notice.reason === 'failed'
-      ? `failed on attempt ${notice.attempt}: ${notice.error?.message ?? 'no error message'}`
-      : `has been running for ${Math.round((notice.runningSeconds ?? 0) / 60)} min (attempt ${notice.attempt}${notice.progress?.percent !== undefined ? `, ${notice.progress.percent}% done` : ''})`;
-  const text = `longhaul: ${notice.kind} job ${notice.jobId} ${what}`.slice(0, MAX_TEXT);
+      ? `failed on attempt ${notice.attempt}: ${esc(clip(notice.error?.message ?? 'no error message', MAX_ERROR_CHARS))}`
+      : `has been running for ${Math.round((notice.runningSeconds ?? 0) / 60)} min (attempt ${notice.attempt}${notice.progress?.percent !== undefined ? `, ${esc(String(notice.progress.percent))}% done` : ''})`;
+  return clip(`longhaul: ${esc(notice.kind)} job ${esc(notice.jobId)} ${what}`, MAX_TEXT);
+}
+
+/**
+ * The webhook body: `text` (Slack mrkdwn), `content` (Discord markdown), each escaped for its chat, and structured
+ * fields (JSON data, as the job holds them) for any other receiver.
+ */
+export function noticeBody(notice: JobNotice): Record<string, unknown> {
   return {
-    text,
-    content: text,
+    text: sentence(notice, slackText),
+    content: sentence(notice, discordText),
+    // Discord: ping no one, whatever the text says.
+    allowed_mentions: { parse: [] },
     event: notice.reason === 'failed' ? 'job.failed' : 'job.long_running',
     job: { id: notice.jobId, kind: notice.kind, attempt: notice.attempt, status: notice.status, error: notice.error ?? null, progress: notice.progress ?? null },
     ...(notice.runningSeconds !== undefined ? { runningSeconds: Math.round(notice.runningSeconds) } : {}),

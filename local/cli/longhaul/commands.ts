@@ -4,6 +4,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { ApiClient } from './client';
 import { EXIT, UsageError } from './errors';
 import { formatCredits, formatJob, formatJobList, formatStats, type Stats } from './output';
+import { show, showJson } from './terminal';
 import { watchJob, type Job, type WatchIo } from './watch';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -65,7 +66,7 @@ function jobPath(id: string | undefined, suffix = ''): string {
 }
 
 function print(ctx: CommandContext, body: unknown, human: () => string): number {
-  ctx.io.out.write(ctx.values.json ? `${JSON.stringify(body)}\n` : `${human()}\n`);
+  ctx.io.out.write(ctx.values.json ? `${showJson(body, 0)}\n` : `${human()}\n`);
   return EXIT.ok;
 }
 
@@ -129,7 +130,7 @@ export const COMMANDS: Record<string, Command> = {
       const intervalMs = intervalOf(ctx.values);
       const job = await ctx.client.request<Job>('POST', '/api/jobs', body);
       if (!ctx.values.watch) return print(ctx, job, () => formatJob(job));
-      if (!ctx.values.json) ctx.io.err.write(`submitted ${job.kind} job ${job.id}\n`);
+      if (!ctx.values.json) ctx.io.err.write(`submitted ${show(job.kind)} job ${show(job.id)}\n`);
       return watchJob(ctx.client, job.id, { json: ctx.values.json === true, intervalMs, initial: job }, ctx.io);
     },
   },
@@ -180,7 +181,7 @@ export const COMMANDS: Record<string, Command> = {
       const qs = q.toString();
       const page = await ctx.client.request<{ jobs: Job[]; nextCursor: string | null }>('GET', `/api/jobs${qs ? `?${qs}` : ''}`);
       const code = print(ctx, page, () => formatJobList(page.jobs));
-      if (!ctx.values.json && page.nextCursor) ctx.io.err.write(`more: longhaul list --cursor ${page.nextCursor}\n`);
+      if (!ctx.values.json && page.nextCursor) ctx.io.err.write(`more: longhaul list --cursor ${show(page.nextCursor)}\n`);
       return code;
     },
   },

@@ -1,3 +1,5 @@
+import { show } from './terminal';
+
 /** Exit codes of the `longhaul` CLI (docs/cli.md): scripts branch on these, so they never change meaning. */
 export const EXIT = {
   ok: 0,
@@ -61,9 +63,10 @@ function isApiErrorBody(body: unknown): body is ApiErrorBody {
   return typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string';
 }
 
+/** The API's error as terminal lines: the server's text is shown inert (it may echo a user's input). */
 function messageOf(status: number, body: unknown): string {
-  if (!isApiErrorBody(body)) return `HTTP ${status}${typeof body === 'string' && body ? `: ${body.slice(0, 200)}` : ''}`;
-  const lines = [`${body.error.code ?? 'error'} (HTTP ${status}): ${body.error.message}`];
-  for (const issue of body.error.details?.issues ?? []) lines.push(`  ${issue.path}: ${issue.message}`);
+  if (!isApiErrorBody(body)) return `HTTP ${status}${typeof body === 'string' && body ? `: ${show(body.slice(0, 200))}` : ''}`;
+  const lines = [`${show(body.error.code ?? 'error')} (HTTP ${status}): ${show(body.error.message)}`];
+  for (const issue of body.error.details?.issues ?? []) lines.push(`  ${show(issue.path)}: ${show(issue.message)}`);
   return lines.join('\n');
 }

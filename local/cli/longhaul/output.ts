@@ -1,17 +1,21 @@
-/** Human output of the CLI: a Job as labelled lines, lists as aligned tables, stats as a short summary. */
+/**
+ * Human output of the CLI: a Job as labelled lines, lists as aligned tables, stats as a short summary. Every value the
+ * API sent reaches the terminal through `labelled`, `table` or `showJson` (terminal.ts), never raw.
+ */
 import { JOB_STATUSES } from '../../../shared/jobs/job';
 import { progressBar } from './progress';
+import { show, showJson } from './terminal';
 import { describeError, type Job } from './watch';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(header: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))))];
+  const cells = [header.map(show), ...rows.map((r) => r.map(show))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => [...(r[i] ?? '')].length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
 function labelled(pairs: [string, string | number | null | undefined][]): string {
-  const shown = pairs.filter(([, v]) => v !== null && v !== undefined && v !== '');
+  const shown = pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [show(k), show(v)] as const);
   const width = Math.max(...shown.map(([k]) => k.length));
   return shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
@@ -36,7 +40,7 @@ export function formatJob(job: Job & { queuePosition?: number | null; usage?: Re
     ['finished', job.finishedAt],
     ['error', job.error === null || job.error === undefined ? null : describeError(job.error)],
   ]);
-  return job.result === null || job.result === undefined ? lines : `${lines}\nresult\n${JSON.stringify(job.result, null, 2)}`;
+  return job.result === null || job.result === undefined ? lines : `${lines}\nresult\n${showJson(job.result)}`;
 }
 
 /** Jobs as a table, one row each. */
@@ -59,7 +63,7 @@ interface LedgerEntry {
 
 /** The balance and the ledger as a table. */
 export function formatCredits(body: { balance: number; ledger: LedgerEntry[] }): string {
-  const head = `balance  ${body.balance}`;
+  const head = `balance  ${show(body.balance)}`;
   if (body.ledger.length === 0) return head;
   return `${head}\n\n${table(
     ['CREATED', 'ENTRY', 'AMOUNT', 'BALANCE', 'JOB', 'REASON'],

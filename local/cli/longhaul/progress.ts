@@ -1,3 +1,5 @@
+import { show } from './terminal';
+
 /**
  * What `longhaul watch` draws: a progress bar, the rate at which work items finish and the time left, from the
  * `progress` of successive Job snapshots. Pure functions and one small estimator, so they are tested without a server.
@@ -101,7 +103,8 @@ export function renderProgressLine(job: JobProgress, perSecond: number | null, o
   }
   const detail = [p.stage, p.message].filter((s): s is string => typeof s === 'string' && s.length > 0).join(': ');
   if (detail) parts.push(detail);
-  return parts.join(dot);
+  // Status, stage and message come from the server: shown inert, so the line stays one line the \r redraw owns.
+  return show(parts.join(dot));
 }
 
 /** Truncates a line to the terminal's width so a redraw never wraps (a wrapped line cannot be redrawn with \r). */

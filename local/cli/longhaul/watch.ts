@@ -7,6 +7,7 @@ import { isEnded, type Job as ApiJob } from '../../../shared/jobs/job';
 import type { ApiClient } from './client';
 import { ApiError, EXIT, NetworkError } from './errors';
 import { fitToWidth, formatDuration, RateEstimator, renderProgressLine, type JobProgress } from './progress';
+import { show, showJson } from './terminal';
 
 /** The API's Job (shared/jobs/job.ts), as far as the CLI reads it. */
 export type Job = JobProgress &
@@ -59,7 +60,7 @@ export async function watchJob(client: ApiClient, id: string, opts: WatchOptions
     const done = isEnded(job.status);
 
     if (opts.json) {
-      const line = JSON.stringify(job);
+      const line = showJson(job, 0);
       if (line !== lastJson) io.out.write(`${line}\n`);
       lastJson = line;
     } else {
@@ -90,18 +91,18 @@ function printOutcome(job: Job, io: WatchIo): void {
   const took = job.startedAt && job.finishedAt ? ` in ${formatDuration((Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000)}` : '';
   const credits = `${job.creditsCharged - job.creditsRefunded} credits`;
   if (job.status === 'completed') {
-    io.err.write(`job ${job.id} completed${took} (${credits})\n`);
-    io.out.write(`${JSON.stringify(job.result, null, 2)}\n`);
+    io.err.write(`job ${show(job.id)} completed${took} (${credits})\n`);
+    io.out.write(`${showJson(job.result)}\n`);
     return;
   }
-  io.err.write(`job ${job.id} ${job.status}${took} (${credits}${job.creditsRefunded ? `, ${job.creditsRefunded} refunded` : ''})\n`);
+  io.err.write(`job ${show(job.id)} ${show(job.status)}${took} (${credits}${job.creditsRefunded ? `, ${job.creditsRefunded} refunded` : ''})\n`);
   if (job.error !== null && job.error !== undefined) io.err.write(`error: ${describeError(job.error)}\n`);
 }
 
-/** A job's error as one readable line: its message, with its code when it has one. */
+/** A job's error as one readable, inert line: its message, with its code when it has one. */
 export function describeError(error: unknown): string {
-  if (typeof error === 'string') return error;
+  if (typeof error === 'string') return show(error);
   const e = error as { code?: unknown; message?: unknown };
-  if (e && typeof e.message === 'string') return typeof e.code === 'string' ? `${e.code}: ${e.message}` : e.message;
-  return JSON.stringify(error);
+  if (e && typeof e.message === 'string') return show(typeof e.code === 'string' ? `${e.code}: ${e.message}` : e.message);
+  return show(error);
 }
