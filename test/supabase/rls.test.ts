@@ -28,11 +28,6 @@ describe('supabase schema: RLS, credits and the state machine', () => {
 
   before(async () => {
     db = await createTestDatabase('supabase_rls');
-    // A publication named like Supabase's: the migration must add public.jobs to it.
-    const admin = new Client({ connectionString: db.url });
-    await admin.connect();
-    await admin.query('create publication supabase_realtime');
-    await admin.end();
     await applyMigrations(db.url);
     pool = new Pool({ connectionString: db.url, max: 3 });
     alice = await newUser(100);
@@ -193,11 +188,6 @@ describe('supabase schema: RLS, credits and the state machine', () => {
     } finally {
       await listener.end();
     }
-  });
-
-  it('puts public.jobs in the Realtime publication where Supabase has one', async () => {
-    const { rows } = await pool.query("select 1 from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' and tablename = 'jobs'");
-    assert.equal(rows.length, 1);
   });
 });
 

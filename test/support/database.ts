@@ -42,12 +42,15 @@ export function testStorageConnectionString(): string {
 }
 
 /**
- * Runs one statement as PostgREST would for a request: `role` and `request.jwt.claims` set for one transaction, so RLS
- * and grants decide. `commit: false` rolls back (probes that must leave nothing behind).
+ * Runs one statement as PostgREST would for a request: `role` and `request.jwt.claims` set for one transaction, and the
+ * role's own settings (statement_timeout: 8 s for authenticated, 3 s for anon) applied as PostgREST applies an
+ * impersonated role's settings, so RLS, grants and limits decide. `settings` adds transaction settings (the Realtime
+ * service's `realtime.topic` when it authorizes a channel). `commit: false` rolls back (probes that must leave nothing
+ * behind).
  */
 export async function asSupabaseRole<T extends Record<string, unknown>>(
   pool: Pool,
-  who: { role: 'authenticated' | 'anon'; userId?: string },
+  who: { role: 'authenticated' | 'anon' | 'service_role'; userId?: string; settings?: Record<string, string> },
   sql: string,
   values: unknown[] = [],
   opts: { commit: boolean } = { commit: true },
@@ -56,7 +59,13 @@ export async function asSupabaseRole<T extends Record<string, unknown>>(
   try {
     await client.query('begin');
     const claims = who.userId ? { sub: who.userId, role: who.role } : { role: who.role };
+    await client.query(
+      `select set_config(split_part(s, '=', 1), substr(s, strpos(s, '=') + 1), true)
+       from pg_db_role_setting, unnest(setconfig) s where setrole = $1::regrole and setdatabase in (0, (select oid from pg_database where datname = current_database()))`,
+      [who.role],
+    );
     await client.query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", [who.role, JSON.stringify(claims)]);
+    for (const [name, value] of Object.entries(who.settings ?? {})) await client.query('select set_config($1, $2, true)', [name, value]);
     const { rows } = await client.query<T>(sql, values);
     await client.query(opts.commit ? 'commit' : 'rollback');
     return rows;
