@@ -13,11 +13,14 @@ import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFil
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { freePort } from './freePort';
+import { APP_ROLE, credentialsFile, newCredentials, prepareCluster, roleUrl, writeCredentials } from './postgresRoles';
 import { isProcessAlive as isAlive } from './processes';
 
 export interface PostgresService {
-  /** Superuser URL of the `postgres` database. */
+  /** URL of the `postgres` database as role `postgres`: not a superuser, as on a hosted Supabase project. */
   url: string;
+  /** The cluster's superuser (`supabase_admin`): platform set-up only, never handed to the app or written to local.json. */
+  superuserUrl: string;
   port: number;
   dataDir: string;
   stop(): Promise<void>;
@@ -31,8 +34,8 @@ export interface PostgresOptions {
   log?: (line: string) => void;
 }
 
+// The OS user Postgres runs as when we are root.
 const USER = 'postgres';
-const PASSWORD = 'postgres';
 const SYSTEM_DIR = '/var/lib/longhaul';
 const isRoot = (): boolean => process.getuid?.() === 0;
 
@@ -41,6 +44,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
   const ids = isRoot() ? postgresUser() : undefined;
   const bin = binaries();
   const dataDir = effectiveDataDir(resolve(opts.dataDir));
+  const credentials = credentialsFile(resolve(opts.dataDir));
   await stopOrphan(dataDir, log);
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
@@ -48,10 +52,14 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
     mkdirSync(dirname(dataDir), { recursive: true });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (ids) chownSync(dataDir, ids.uid, ids.gid);
+    // A fresh cluster's superuser gets a random password, kept in the home (0600) before initdb uses it.
+    const created = newCredentials();
+    writeCredentials(credentials, created);
     const pwfile = join(tmpdir(), `longhaul-pw-${process.pid}-${Date.now()}`);
-    writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o644 });
+    // Readable by the postgres OS user (root runs initdb as it); removed right after.
+    writeFileSync(pwfile, `${created.superuser.password}\n`, { mode: 0o644 });
     try {
-      execFileSync(join(bin, 'initdb'), [`--pgdata=${dataDir}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], {
+      execFileSync(join(bin, 'initdb'), [`--pgdata=${dataDir}`, '--auth=password', `--username=${created.superuser.user}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], {
         stdio: 'pipe',
         ...(ids ?? {}),
       });
@@ -80,9 +88,14 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
     if (child.exitCode === null) child.kill('SIGINT');
   };
   process.once('exit', onExit);
+  const roles = await prepareCluster({ port, file: credentials, log }).catch((err: unknown) => {
+    child.kill('SIGINT');
+    throw err;
+  });
 
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    url: roleUrl(APP_ROLE, roles.postgres.password, port),
+    superuserUrl: roleUrl(roles.superuser.user, roles.superuser.password, port),
     port,
     dataDir,
     async stop() {
