@@ -1,15 +1,18 @@
 /**
- * Maintenance: purge finished jobs older than a cutoff — their rows (chunks, items, events, files, through the SQL
- * function longhaul.purge_jobs) and their Durable history (every orchestration instance of every attempt). The credit
- * ledger stays: it is the accounting record. A dry run lists and counts and deletes nothing.
+ * Maintenance: purge finished jobs older than a cutoff — their stored files (every object under `<job id>/` in the
+ * work files and the output store: recording segments, generated images), their Durable history (every orchestration
+ * instance of every attempt) and their rows (chunks, items, events, files, through the SQL function
+ * longhaul.purge_jobs). The credit ledger stays: it is the accounting record. A dry run lists and counts and deletes
+ * nothing.
  *
- * Order: Durable history first, rows second. If the process dies between the two, the rows are still there and the
- * next run purges the (already missing) instances again, which is harmless; the other order could leave history no
- * run would ever find again.
+ * Order: files and Durable history first, rows last. The rows are how a run finds a job's files and instances: if a
+ * delete fails or the process dies before the rows go, the next run finds the job again and repeats the (idempotent)
+ * deletes; the other order could leave files and history no run would ever find again.
  */
 import { z } from 'zod';
 import type { Queryable } from './db';
 import { jobInstanceId } from './orchestration/contracts';
+import type { ObjectStore } from './storage/blobStore';
 
 /** Body of POST /api/maintenance/clean. */
 export const cleanRequestSchema = z
@@ -31,6 +34,8 @@ export interface CleanReport {
   items: number;
   events: number;
   files: number;
+  /** Stored objects (work files and outputs under the jobs' ids) that were (or would be) deleted. */
+  blobs: number;
   /** Orchestration instances (job and stage runners of every attempt) whose history was (or would be) purged. */
   durableInstances: number;
   /** More jobs match than one call handles: call again. */
@@ -73,7 +78,15 @@ async function inParallel<T>(items: T[], fn: (item: T) => Promise<number>): Prom
   return counts.reduce((a, b) => a + b, 0);
 }
 
-export async function cleanFinishedJobs(db: Queryable, durable: DurableHistory, req: CleanRequest, now = new Date()): Promise<CleanReport> {
+/** What a clean works on: the database, the Durable client, and every store jobs keep files in. */
+export interface CleanDeps {
+  db: Queryable;
+  durable: DurableHistory;
+  /** Stores whose objects are named `<job id>/…` (work files, outputs). */
+  stores: ObjectStore[];
+}
+
+export async function cleanFinishedJobs({ db, durable, stores }: CleanDeps, req: CleanRequest, now = new Date()): Promise<CleanReport> {
   const finishedBefore = new Date(now.getTime() - req.olderThanDays * 86_400_000);
   const { rows } = await db.query<{ job_id: string; attempt: number; stages: number; status: 'completed' | 'failed' | 'cancelled'; chunks: string; items: string; events: string; files: string }>(
     'select * from longhaul.purgeable_jobs($1, $2)',
@@ -86,13 +99,22 @@ export async function cleanFinishedJobs(db: Queryable, durable: DurableHistory, 
   for (const j of jobs) byStatus[j.status]++;
   const sum = (key: 'chunks' | 'items' | 'events' | 'files'): number => jobs.reduce((n, j) => n + Number(j[key]), 0);
   const base = { olderThanDays: req.olderThanDays, finishedBefore: finishedBefore.toISOString(), more };
+  const listings = stores.flatMap((store) => jobs.map((j) => ({ store, jobId: j.job_id })));
+  const blobsOf = async ({ store, jobId }: { store: ObjectStore; jobId: string }, remove: boolean): Promise<number> => {
+    const names = await store.list(jobId);
+    if (remove && names.length) await store.remove(names);
+    return names.length;
+  };
 
   if (req.dryRun) {
     // getStatus answers 404 as an error: an instance that cannot be read is not counted.
     const existing = await inParallel(instanceIds, async (id) => ((await durable.getStatus(id, { showHistory: false, showInput: false }).catch(() => undefined)) ? 1 : 0));
-    return { dryRun: true, ...base, jobs: jobs.length, byStatus, chunks: sum('chunks'), items: sum('items'), events: sum('events'), files: sum('files'), durableInstances: existing };
+    const blobs = await inParallel(listings, (l) => blobsOf(l, false));
+    return { dryRun: true, ...base, jobs: jobs.length, byStatus, chunks: sum('chunks'), items: sum('items'), events: sum('events'), files: sum('files'), blobs, durableInstances: existing };
   }
 
+  // A failed delete throws here, before any row is gone: the next clean finds the job and its files again.
+  const blobs = await inParallel(listings, (l) => blobsOf(l, true));
   const purged = await inParallel(instanceIds, async (id) => (await durable.purgeInstanceHistory(id)).instancesDeleted);
   const deleted = await db.query<{ jobs: string; chunks: string; items: string; events: string; files: string }>('select * from longhaul.purge_jobs($1::uuid[], $2)', [
     jobs.map((j) => j.job_id),
@@ -108,6 +130,7 @@ export async function cleanFinishedJobs(db: Queryable, durable: DurableHistory, 
     items: Number(d.items),
     events: Number(d.events),
     files: Number(d.files),
+    blobs,
     durableInstances: purged,
   };
 }

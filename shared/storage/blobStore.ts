@@ -20,6 +20,10 @@ export interface ObjectStore {
   putFile(name: string, path: string, contentType: string): Promise<void>;
   /** Reads an object back (callers keep objects small enough, e.g. ≤ 25 MB audio segments). */
   get(name: string): Promise<Buffer>;
+  /** Names of every object under `folder` (a job's files are under its id), at any depth. */
+  list(folder: string): Promise<string[]>;
+  /** Deletes objects; one already gone is not an error (a purge may be repeated after a failure). */
+  remove(names: string[]): Promise<void>;
 }
 
 export interface BlobStoreOptions {
@@ -38,6 +42,8 @@ const USER_DELEGATION_REUSE_MS = 3_600_000;
 const USER_DELEGATION_SAS_VERSION = '2025-07-05';
 // Clock skew between this instance and Storage: URLs are valid from a little before now.
 const SKEW_MS = 5 * 60_000;
+// Deletes in flight at once: a recording leaves dozens of segments, a purge hundreds of jobs' worth.
+const DELETE_PARALLEL = 8;
 
 type Signer = (blob: BlockBlobClient) => Promise<string>;
 
@@ -112,6 +118,21 @@ export function createBlobStore(opts: BlobStoreOptions): ObjectStore {
     },
     async get(name) {
       return (await ready()).getBlockBlobClient(name).downloadToBuffer();
+    },
+    async list(folder) {
+      const names: string[] = [];
+      // The trailing slash: job `ab…` must not match the files of job `ab…c`.
+      for await (const blob of (await ready()).listBlobsFlat({ prefix: `${folder.replace(/\/+$/, '')}/` })) names.push(blob.name);
+      return names;
+    },
+    async remove(names) {
+      const client = await ready();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(DELETE_PARALLEL, names.length) }, async () => {
+          while (next < names.length) await client.getBlockBlobClient(names[next++]!).deleteIfExists({ deleteSnapshots: 'include' });
+        }),
+      );
     },
   };
 }

@@ -1,10 +1,14 @@
 /**
- * POST /api/maintenance/clean on the real app: finished jobs older than the cutoff lose their rows and their Durable
- * history; recent and running jobs are untouched; a dry run counts and deletes nothing; the ledger stays.
+ * POST /api/maintenance/clean on the real app: finished jobs older than the cutoff lose their stored files (Azurite),
+ * their rows and their Durable history; recent and running jobs are untouched; a dry run counts and deletes nothing;
+ * a failed file delete keeps the rows that lead to the files; the ledger stays.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CleanReport } from '../../shared/maintenance';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { cleanFinishedJobs, type CleanReport } from '../../shared/maintenance';
+import { createBlobStore } from '../../shared/storage/blobStore';
+import { testStorageConnectionString } from '../support/database';
 import { DurableApi } from '../support/durableApi';
 import { llmNodes, startJobsApp, type JobBody, type JobsApp, type TestUser } from '../support/jobsApp';
 
@@ -16,6 +20,21 @@ describe('maintenance clean', () => {
   let user: TestUser;
   let durable: DurableApi;
   const ids: Record<'oldDone' | 'newDone' | 'oldFailed' | 'oldCancelled' | 'running', string> = {} as never;
+  // The app's stores: work files (recording segments) and outputs (generated images, IMAGE_CONTAINER's default).
+  let work: ContainerClient;
+  let images: ContainerClient;
+  /** Every object this file stored, as container/name: what the purge must delete and what it must keep. */
+  const stored = { purged: [] as string[], kept: [] as string[] };
+
+  async function existing(): Promise<string[]> {
+    const names: string[] = [];
+    for (const container of [work, images]) {
+      for (const name of [...stored.purged, ...stored.kept].filter((n) => n.startsWith(`${container.containerName}/`))) {
+        if (await container.getBlockBlobClient(name.slice(container.containerName.length + 1)).exists()) names.push(name);
+      }
+    }
+    return names.sort();
+  }
 
   /** Orchestration instances of a job (every attempt, every stage runner). */
   async function instancesOf(jobId: string): Promise<string[]> {
@@ -51,8 +70,30 @@ describe('maintenance clean', () => {
     await app.pool.query("update public.jobs set started_at = now() - interval '40 days', created_at = now() - interval '41 days' where id = $1", [ids.running]);
     const statuses = await app.pool.query<{ id: string; status: string }>('select id, status from public.jobs');
     assert.deepEqual(new Set(statuses.rows.map((r) => r.status)), new Set(['completed', 'failed', 'cancelled', 'running']));
+
+    // Files as the kinds name them (<job id>/…): a recording's segments and an image of the old jobs; a recent job's
+    // segment and an object of a name that merely starts with an old job's id stay.
+    const service = BlobServiceClient.fromConnectionString(testStorageConnectionString());
+    work = service.getContainerClient('longhaul-work');
+    images = service.getContainerClient('longhaul-images');
+    for (const container of [work, images]) await container.createIfNotExists();
+    const put = async (container: ContainerClient, name: string, keep: boolean): Promise<void> => {
+      await container.getBlockBlobClient(name).uploadData(Buffer.from(name), { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } });
+      (keep ? stored.kept : stored.purged).push(`${container.containerName}/${name}`);
+    };
+    await put(work, `${ids.oldDone}/segments/0000.mp3`, false);
+    await put(work, `${ids.oldDone}/segments/0001.mp3`, false);
+    await put(images, `${ids.oldDone}/img-0-0.png`, false);
+    await put(work, `${ids.oldCancelled}/segments/0000.mp3`, false);
+    await put(work, `${ids.newDone}/segments/0000.mp3`, true);
+    await put(work, `${ids.oldDone}-not-a-job/file.bin`, true);
   });
   after(async () => {
+    // No data left behind in the shared Azurite.
+    for (const name of [...stored.purged, ...stored.kept]) {
+      const container = name.startsWith('longhaul-work/') ? work : images;
+      await container?.getBlockBlobClient(name.slice(container.containerName.length + 1)).deleteIfExists();
+    }
     await app?.stop();
   });
 
@@ -89,11 +130,22 @@ describe('maintenance clean', () => {
     assert.deepEqual(res.body.byStatus, { completed: 1, failed: 1, cancelled: 1 });
     assert.equal(res.body.durableInstances, 2);
     assert.ok(res.body.chunks >= 2 && res.body.items === 41 && res.body.events >= 7, JSON.stringify(res.body));
+    assert.equal(res.body.blobs, 4, 'the old jobs\' stored files are counted');
     assert.equal(Number((await app.pool.query('select count(*) from public.jobs')).rows[0].count), 5);
     assert.deepEqual(await instancesOf(ids.oldDone), before);
+    assert.deepEqual(await existing(), [...stored.purged, ...stored.kept].sort(), 'a dry run deletes no file');
   });
 
-  it('purges old finished jobs, their rows and Durable history; keeps recent and running jobs and the ledger', async () => {
+  it('a failed file delete keeps the jobs\' rows (and so the way to their files) for the next clean', async () => {
+    const real = createBlobStore({ connection: { connectionString: testStorageConnectionString() }, container: 'longhaul-work', urlLifetimeMs: 60_000 });
+    const failing = { ...real, remove: () => Promise.reject(new Error('storage unavailable')) };
+    const durable = { purgeInstanceHistory: () => Promise.resolve({ instancesDeleted: 0 }), getStatus: () => Promise.resolve(undefined) };
+    await assert.rejects(cleanFinishedJobs({ db: app.pool, durable, stores: [failing] }, { olderThanDays: 30, dryRun: false }), /storage unavailable/);
+    assert.equal(Number((await app.pool.query('select count(*) from public.jobs')).rows[0].count), 5, 'no row was deleted');
+    assert.deepEqual(await existing(), [...stored.purged, ...stored.kept].sort());
+  });
+
+  it('purges old finished jobs, their stored files, rows and Durable history; keeps recent and running jobs and the ledger', async () => {
     const ledgerBefore = await app.ledger(ids.oldDone);
     const res = await app.api<CleanBody>('POST', '/api/maintenance/clean', 'admin', { olderThanDays: 30 });
     assert.equal(res.status, 200);
@@ -101,6 +153,8 @@ describe('maintenance clean', () => {
     assert.equal(res.body.jobs, 3);
     assert.equal(res.body.durableInstances, 2);
     assert.equal(res.body.items, 41);
+    assert.equal(res.body.blobs, 4);
+    assert.deepEqual(await existing(), [...stored.kept].sort(), 'the old jobs\' files are gone from blob storage; others stay');
 
     const left = await app.pool.query<{ id: string }>('select id from public.jobs');
     assert.deepEqual(new Set(left.rows.map((r) => r.id)), new Set([ids.newDone, ids.running]));
@@ -116,5 +170,6 @@ describe('maintenance clean', () => {
 
     const again = await app.api<CleanBody>('POST', '/api/maintenance/clean', 'admin', { olderThanDays: 30 });
     assert.equal(again.body.jobs, 0, 'nothing left to purge');
+    assert.equal(again.body.blobs, 0);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * A stand-in for Supabase Storage's HTTP API as supabase-js calls it (service-role uploads, signed URLs, downloads),
- * keeping objects in memory; what tests read back went through the official client's real requests. Like Storage, it
- * decodes the request path once into the object name; with `jwtSecret` it also accepts signed-in users' tokens and
- * applies the recordings bucket's policy (a user reads only objects under their own id's folder).
+ * A stand-in for Supabase Storage's HTTP API as supabase-js calls it (uploads, signed URLs, downloads, listing,
+ * deleting), keeping objects in memory; what tests read back went through the official client's real requests. Like
+ * Storage, it decodes the request path once into the object name; with `jwtSecret` it also accepts signed-in users'
+ * tokens and applies the recordings bucket's policy (a user reads only objects under their own id's folder).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
@@ -76,6 +76,25 @@ export async function startStorageFake(opts: { serviceRoleKey: string; jwtSecret
         const token = randomBytes(8).toString('hex');
         tokens.set(token, signed[1]!);
         return send(200, { signedURL: `/object/sign/${signed[1]}?token=${token}` });
+      }
+      // Listing one folder: its files (with an id) and its subfolders (id null), by name, a page at a time.
+      const list = /^\/storage\/v1\/object\/list\/([^/]+)$/.exec(path);
+      if (list && req.method === 'POST') {
+        const { prefix = '', limit = 100, offset = 0 } = JSON.parse(body.toString('utf8') || '{}') as { prefix?: string; limit?: number; offset?: number };
+        const folder = `${list[1]}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}`;
+        const entries = new Map<string, { name: string; id: string | null }>();
+        for (const name of objects.keys()) {
+          if (!name.startsWith(folder) || !visible(name)) continue;
+          const [first, ...rest] = name.slice(folder.length).split('/');
+          entries.set(first!, { name: first!, id: rest.length ? null : `id-${name}` });
+        }
+        return send(200, [...entries.values()].sort((a, b) => a.name.localeCompare(b.name)).slice(offset, offset + limit));
+      }
+      const bucketOnly = /^\/storage\/v1\/object\/([^/]+)$/.exec(path);
+      if (bucketOnly && req.method === 'DELETE') {
+        const { prefixes = [] } = JSON.parse(body.toString('utf8') || '{}') as { prefixes?: string[] };
+        const removed = prefixes.map((p) => `${bucketOnly[1]}/${p}`).filter((name) => visible(name) && objects.delete(name));
+        return send(200, removed.map((name) => ({ name })));
       }
       const object = /^\/storage\/v1\/object\/(?:authenticated\/)?(.+)$/.exec(path);
       if (object && who !== 'service' && !visible(object[1]!)) return notFound();
