@@ -20,7 +20,7 @@ export async function benchRecording(seconds: number): Promise<Figure[]> {
     const mb = statSync(file).size / 1024 / 1024;
     const splitDir = mkdtempSync(join(dir, 'split-'));
     const started = performance.now();
-    const pieces = await splitAudio(file, splitDir, 600);
+    const pieces = await splitAudio(file, splitDir, 600, { deadline: Date.now() + 3_600_000 });
     const splitSecs = (performance.now() - started) / 1000;
     console.log(`  ${Math.round(mb)} MB WAV split into ${pieces.length} segments in ${splitSecs.toFixed(1)} s`);
     const app = await startJobsApp({ name: 'bench_rec', env: { OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_RPM: '100000', RECORDING_ALLOW_PRIVATE_URLS: 'true', LONGHAUL_LOG_LEVEL: 'error' } });

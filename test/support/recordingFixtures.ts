@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { ffmpegPath } from '../../shared/media/ffmpeg';
 
-/** A 16 kHz mono PCM WAV of `seconds` of tone (32 kB per second: an hour is 115 MB). */
-export function generateTone(file: string, seconds: number, frequency = 440): string {
-  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=${frequency}:duration=${seconds}`, '-ar', '16000', '-ac', '1', '-y', file]);
+/** A 16 kHz mono PCM WAV of `seconds` of tone (32 kB per second: an hour is 115 MB), titled `title` if given. */
+export function generateTone(file: string, seconds: number, frequency = 440, title?: string): string {
+  const metadata = title === undefined ? [] : ['-metadata', `title=${title}`];
+  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=${frequency}:duration=${seconds}`, '-ar', '16000', '-ac', '1', ...metadata, '-y', file]);
   return file;
 }
 

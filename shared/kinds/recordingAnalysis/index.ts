@@ -60,9 +60,10 @@ async function prepare(ctx: ChunkContext): Promise<ChunkOutcome> {
     // A signed Storage URL comes from our own settings (SUPABASE_URL) and is trusted; a user's URL must be public.
     const trusted = isStorageUrl(input.url);
     await downloadToFile(await resolveRecordingUrl(input.url, ctx.job.userId), file, { maxBytes, allowPrivate: trusted || allowPrivateUrls });
-    const media = await probe(file);
+    const media = await probe(file, { deadline: ctx.deadline });
     if (!media) throw new NonRetriableError('the file is not an audio or video recording ffmpeg can read');
-    const pieces = await splitAudio(file, dir, segmentSec);
+    // ffmpeg is killed at the chunk's deadline: a recording that cannot be prepared within the budget fails, refunded.
+    const pieces = await splitAudio(file, dir, segmentSec, { deadline: ctx.deadline });
     const segments: PreparedSegment[] = [];
     for (const [index, piece] of pieces.entries()) {
       const blob = `${ctx.job.id}/segments/${String(index).padStart(4, '0')}.mp3`;
