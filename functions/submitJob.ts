@@ -15,7 +15,10 @@ const bodySchema = z.object({
   userId: z.string().uuid().optional(),
 });
 
-/** POST /api/jobs — validates, charges and enqueues a job; a repeated idempotencyKey returns the same job. */
+/**
+ * POST /api/jobs — validates, charges and enqueues a job, storing the input as the kind's schema parsed it; a repeated
+ * idempotencyKey with the same kind and input returns the same job, with anything else it is a 409.
+ */
 export async function submitJob(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const actor = await authenticate(credentialsOf(request), config());
   const body = await readBody(request, bodySchema);

@@ -52,8 +52,8 @@ export class NotFoundError extends AppError {
 
 export class ConflictError extends AppError {
   override name = 'ConflictError';
-  constructor(message: string) {
-    super(message, 409, 'conflict');
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super(message, 409, 'conflict', issues.length ? { issues } : undefined);
   }
 }
 
@@ -61,6 +61,14 @@ export class PayloadTooLargeError extends AppError {
   override name = 'PayloadTooLargeError';
   constructor(limitBytes: number) {
     super(`the request body is larger than ${limitBytes} bytes (MAX_REQUEST_BODY_MB)`, 413, 'payload_too_large', { limitBytes });
+  }
+}
+
+/** A body holding more JSON values than MAX_JSON_VALUES: refused before it is parsed. */
+export class TooManyJsonValuesError extends AppError {
+  override name = 'TooManyJsonValuesError';
+  constructor(limitValues: number) {
+    super(`the request body holds more than ${limitValues} JSON values (objects, arrays, strings, numbers and literals; keys not counted)`, 413, 'payload_too_large', { limitValues });
   }
 }
 

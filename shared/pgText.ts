@@ -7,6 +7,14 @@
 // Deeper than any real job input; far below where Postgres' jsonb parser (max_stack_depth) or V8's JSON.stringify give up.
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * Values one request body may hold (objects, arrays, strings, numbers, literals; object keys are not counted). Memory
+ * follows the count, not the bytes: 2 million `{}` are 5.7 MB of text but gigabytes once parsed by V8 or cast to
+ * jsonb. The largest documented inputs fit: 200,000 workflow nodes of one input each, or 200,000 transcript segments,
+ * are 1.0-1.2 million values.
+ */
+export const MAX_JSON_VALUES = 2_000_000;
+
 // eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -43,4 +51,38 @@ export function jsonbProblem(value: unknown, root: string): { path: string; mess
 /** The string with what cannot be shown or stored replaced by '?' (for error paths). */
 function printable(s: string): string {
   return [...s].map((c) => (c === '\u0000' || /^[\ud800-\udfff]$/.test(c) ? '?' : c)).join('');
+}
+
+/**
+ * Whether JSON text holds more than `limit` values, counted in one pass over the text before it is parsed (nothing is
+ * built, nothing recurses). Counts what valid JSON holds; invalid text is left for JSON.parse to refuse.
+ */
+export function jsonValuesOver(text: string, limit: number): boolean {
+  let values = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      values++;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+      // One over is allowed here: a key's string is taken back at its colon.
+      if (values > limit + 1) return true;
+      continue;
+    }
+    if (c === 0x3a /* : */) {
+      values--; // the string before it was a key
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      values++;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39) || c === 0x74 /* t */ || c === 0x66 /* f */ || c === 0x6e /* n */) {
+      values++;
+      while (i + 1 < text.length && /[0-9a-zA-Z.+-]/.test(text[i + 1]!)) i++;
+    } else {
+      continue;
+    }
+    if (values > limit) return true;
+  }
+  return values > limit;
 }

@@ -5,10 +5,12 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
 import { getConfig } from '../config';
-import { AppError, PayloadTooLargeError, ValidationError } from '../errors';
+import { AppError, PayloadTooLargeError, TooManyJsonValuesError, ValidationError } from '../errors';
+import { jsonValuesOver, MAX_JSON_VALUES } from '../pgText';
 
+/** A JSON answer; nosniff so no browser ever reads an API body (which echoes user text) as HTML or script. */
 export function json(status: number, body: unknown): HttpResponseInit {
-  return { status, jsonBody: body, headers: { 'cache-control': 'no-store' } };
+  return { status, jsonBody: body, headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } };
 }
 
 export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
@@ -70,9 +72,11 @@ export async function readText(request: HttpRequest, limit = maxBodyBytes()): Pr
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Parses a JSON body against a schema; 400 naming the field when it does not fit, 413 when it is too large. */
+/** Parses a JSON body against a schema; 400 naming the field when it does not fit, 413 when it is too large or holds too many values. */
 export async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
   const text = await readText(request);
+  // Counted on the text: a body of millions of tiny values is refused before V8 or Postgres holds it parsed.
+  if (jsonValuesOver(text, MAX_JSON_VALUES)) throw new TooManyJsonValuesError(MAX_JSON_VALUES);
   let body: unknown;
   try {
     body = JSON.parse(text);

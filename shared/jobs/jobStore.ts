@@ -3,10 +3,11 @@
  * what they see — another user's job is simply not there (404). Admin requests use the service connection.
  * Transitions are the migrations' SQL functions; nothing here writes a status column.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'pg';
 import { userGoneError } from '../api/auth';
 import { asUser, inTransaction, query } from '../db';
-import { NotFoundError, ValidationError, isIdempotencyConflict } from '../errors';
+import { ConflictError, NotFoundError, ValidationError, isIdempotencyConflict } from '../errors';
 import { parseInput } from '../engine/activities';
 import { findKind, kindNames } from '../kinds';
 import { jsonbProblem } from '../pgText';
@@ -38,14 +39,33 @@ function actorName(actor: Actor): string {
   return actor.type === 'user' ? actor.userId : 'admin';
 }
 
-/** Validates kind and input with the kind's own schema before anything is written or charged. */
-export function validateSubmission(req: SubmitRequest): void {
+/**
+ * Validates kind and input with the kind's own schema before anything is written or charged, and returns the input
+ * to store: the schema's output (unknown keys stripped, defaults filled in), so what was sent beyond the schema never
+ * reaches Postgres.
+ */
+export function validateSubmission(req: SubmitRequest): unknown {
   const kind = findKind(req.kind);
   if (!kind) throw new ValidationError(`kind: unknown job kind "${req.kind}"`, [{ path: 'kind', message: `unknown job kind; known kinds: ${kindNames().join(', ')}` }]);
-  parseInput(kind, req.input);
-  // The raw input is what gets stored (unknown keys too): it must fit in jsonb.
-  const problem = jsonbProblem(req.input, 'input');
+  const parsed = parseInput(kind, req.input);
+  // Strings inside the parsed input must still fit in jsonb.
+  const problem = jsonbProblem(parsed, 'input');
   if (problem) throw new ValidationError(`${problem.path}: ${problem.message}`, [problem]);
+  return parsed;
+}
+
+/** Whether a stored job is what this submission asks for (same kind, same input once parsed). */
+function sameSubmission(existing: { kind: string; input: unknown }, kindName: string, input: unknown): boolean {
+  if (existing.kind !== kindName) return false;
+  const kind = findKind(kindName)!;
+  let stored = existing.input;
+  try {
+    // A job inserted through the Data API keeps its input as sent: compare what the engine will run.
+    stored = parseInput(kind, existing.input);
+  } catch {
+    return false;
+  }
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(stored)), JSON.parse(JSON.stringify(input)));
 }
 
 /** The kind's checks that need the owner (a storage:// file in the owner's folder): a 400 before anything is charged. */
@@ -55,7 +75,7 @@ function checkOwner(req: SubmitRequest, owner: string): void {
 }
 
 export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Promise<{ job: Job; created: boolean }> {
-  validateSubmission(req);
+  const input = validateSubmission(req);
   if (actor.type === 'admin' && !req.userId) throw new ValidationError('userId: an admin submission must name the user who owns the job', [{ path: 'userId', message: 'required with the admin key' }]);
   const owner = actor.type === 'user' ? actor.userId : req.userId!;
   checkOwner(req, owner);
@@ -63,7 +83,7 @@ export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Pro
     const row = await run(db, actor, async (client) => {
       const inserted = await client.query<{ id: string }>(
         'insert into public.jobs (kind, input, idempotency_key, priority, user_id) values ($1, $2::jsonb, $3, $4, $5) returning id',
-        [req.kind, JSON.stringify(req.input), req.idempotencyKey ?? null, req.priority ?? 0, owner],
+        [req.kind, JSON.stringify(input), req.idempotencyKey ?? null, req.priority ?? 0, owner],
       );
       // A second statement: the queue position counts rows the insert's own snapshot cannot see yet.
       const { rows } = await client.query<JobRow>(`select ${WITH_POSITION} from public.jobs j where j.id = $1`, [inserted.rows[0]!.id]);
@@ -78,9 +98,15 @@ export async function submitJob(db: Pool, actor: Actor, req: SubmitRequest): Pro
     }
     if (!isIdempotencyConflict(err)) throw err;
     const rows = await run(db, actor, async (client) =>
-      (await client.query<JobRow>(`select ${WITH_POSITION} from public.jobs j where j.user_id = $1 and j.idempotency_key = $2`, [owner, req.idempotencyKey])).rows,
+      (await client.query<JobRow & { stored_input: unknown }>(`select ${WITH_POSITION}, j.input as stored_input from public.jobs j where j.user_id = $1 and j.idempotency_key = $2`, [owner, req.idempotencyKey])).rows,
     );
     if (!rows[0]) throw err;
+    // A key names one submission: the same kind and input again is that job; anything else under it is a mistake.
+    if (!sameSubmission({ kind: rows[0].kind, input: rows[0].stored_input }, req.kind, input)) {
+      throw new ConflictError(`idempotencyKey: "${req.idempotencyKey}" was already used for job ${rows[0].id} with a different kind or input`, [
+        { path: 'idempotencyKey', message: `already used for job ${rows[0].id} with a different kind or input` },
+      ]);
+    }
     return { job: toJob(rows[0]), created: false };
   }
 }

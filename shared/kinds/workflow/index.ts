@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../../db';
 import type { ChunkContext, ChunkOutcome, ChunkRecord, JobKind, JobRecord, PlannedChunk, PlannedItem, StagePlan } from '../types';
-import { analyseWorkflow, interpolate, nodeInputs, workflowSchema, type WorkflowInput, type WorkflowNode } from './graph';
+import { analyseWorkflow, interpolateBounded, MAX_CHUNK_OUTPUT_BYTES, MAX_JOB_OUTPUT_BYTES, MAX_NODE_OUTPUT_BYTES, nodeInputs, OutputTooLargeError, workflowSchema, type WorkflowInput, type WorkflowNode } from './graph';
 import { runNodes } from './runNodes';
 
 // A chunk closes at whichever comes first: enough model calls to use the worker's concurrency for a while, or
@@ -14,6 +14,8 @@ const CHUNK_MAX_NODES = 500;
 const CHUNK_MAX_LLM_NODES = 40;
 // Leaf outputs copied into the job result, so small workflows need no second request.
 const RESULT_LEAF_OUTPUTS = 20;
+// ... while together they stay this small: every poll of the job (API, dashboard) returns them.
+const RESULT_OUTPUT_BYTES = 1024 * 1024;
 
 interface ChunkInput {
   from: number;
@@ -64,6 +66,20 @@ async function runWorkflowChunk(ctx: ChunkContext, chunk: ChunkRecord): Promise<
   );
   const inChunk = new Set(rows.rows.map((r) => r.key));
   const outside = [...new Set(rows.rows.flatMap((r) => nodeInputs(r.input)).filter((k) => !inChunk.has(k)))];
+  // Sizes first: the inputs from earlier chunks are loaded only when they fit the chunk's bound.
+  const sizes = await ctx.db.query<{ outside: string; job: string }>(
+    `select (select coalesce(sum(octet_length(output #>> '{}')), 0) from longhaul.job_items where job_id = $1 and key = any($2)) as outside,
+            (select coalesce(sum((output ->> 'outputBytes')::bigint), 0) from longhaul.job_chunks where job_id = $1 and stage = $3 and idx <> $4 and status = 'done') as job`,
+    [ctx.job.id, outside, chunk.stage, chunk.index],
+  );
+  const budget = new OutputBudget(Number(sizes.rows[0]?.job ?? 0), `nodes ${from}..${to}`);
+  const own = rows.rows.reduce((sum, r) => sum + (r.status === 'done' ? Buffer.byteLength(r.output ?? '') : 0), 0);
+  const held = Number(sizes.rows[0]?.outside ?? 0) + own;
+  if (held > MAX_CHUNK_OUTPUT_BYTES) {
+    return { status: 'failed', error: { message: `nodes ${from}..${to} of the workflow read ${held} bytes of node outputs, over the limit of ${MAX_CHUNK_OUTPUT_BYTES} bytes per chunk`, code: 'output_too_large' } };
+  }
+  budget.held = held;
+  budget.own = own;
   const deps = outside.length
     ? (await ctx.db.query<{ key: string; status: string; output: string | null }>('select key, status, output from longhaul.job_items where job_id = $1 and key = any($2)', [ctx.job.id, outside])).rows
     : [];
@@ -72,12 +88,42 @@ async function runWorkflowChunk(ctx: ChunkContext, chunk: ChunkRecord): Promise<
   const blocked = deps.find((d) => d.status !== 'done');
   if (blocked) return { status: 'failed', error: { message: `input node "${blocked.key}" is ${blocked.status}`, key: blocked.key } };
 
-  return runNodes(ctx, rows.rows.filter((r) => r.status !== 'done').map((r) => r.input), known, async (node, inputs) => {
-    if (node.type === 'text') return { output: node.text };
-    if (node.type === 'template') return { output: interpolate(node.template, inputs) };
-    const result = await ctx.ai.text.generate({ prompt: interpolate(node.prompt, inputs), model: node.model, temperature: node.temperature });
+  const outcome = await runNodes(ctx, rows.rows.filter((r) => r.status !== 'done').map((r) => r.input), known, async (node, inputs) => {
+    if (node.type === 'text') {
+      budget.reserve(node.id, Buffer.byteLength(node.text));
+      return { output: node.text };
+    }
+    if (node.type === 'template') return { output: interpolateBounded(node.id, 'output', node.template, inputs, (bytes) => budget.reserve(node.id, bytes)) };
+    const result = await ctx.ai.text.generate({ prompt: interpolateBounded(node.id, 'prompt', node.prompt, inputs), model: node.model, temperature: node.temperature });
+    budget.reserve(node.id, Buffer.byteLength(result.text));
     return { output: result.text, usage: result.usage, model: `${result.provider}:${result.model}` };
   });
+  // What this chunk stores, summed by later chunks into the job's total.
+  return outcome.status === 'done' ? { ...outcome, output: { outputBytes: budget.own } } : outcome;
+}
+
+/**
+ * The output bounds of one chunk at run time: every node's output is counted before it is kept (a template's before
+ * it is built) against the chunk's bound and the job's. The job's total counts chunks already done; the chunks in
+ * flight beside this one (at most JOB_CHUNK_CONCURRENCY) are not seen, so a job may pass its bound by that many chunks.
+ */
+class OutputBudget {
+  held = 0;
+  own = 0;
+  constructor(
+    private job: number,
+    private readonly chunk: string,
+  ) {}
+
+  reserve(node: string, bytes: number): void {
+    if (bytes > MAX_NODE_OUTPUT_BYTES) throw new OutputTooLargeError(`node "${node}": its output would be ${bytes} bytes, over the limit of ${MAX_NODE_OUTPUT_BYTES} bytes per node`);
+    if (this.held + bytes > MAX_CHUNK_OUTPUT_BYTES) {
+      throw new OutputTooLargeError(`node "${node}": ${this.chunk} of the workflow would hold more than ${MAX_CHUNK_OUTPUT_BYTES} bytes of node outputs (the limit per chunk)`);
+    }
+    if (this.job + this.own + bytes > MAX_JOB_OUTPUT_BYTES) throw new OutputTooLargeError(`node "${node}": the job's node outputs would pass the limit of ${MAX_JOB_OUTPUT_BYTES} bytes per job`);
+    this.held += bytes;
+    this.own += bytes;
+  }
 }
 
 async function markDownstreamSkipped(db: Queryable, job: JobRecord): Promise<void> {
@@ -120,8 +166,11 @@ export const workflowKind: JobKind<WorkflowInput> = {
     const counts = await db.query<{ status: string; n: string }>('select status, count(*) as n from longhaul.job_items where job_id = $1 group by status', [job.id]);
     const byStatus = Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)]));
     const leaves = await db.query<{ key: string; output: string | null }>(
-      "select key, output from longhaul.job_items where job_id = $1 and (input ->> 'leaf') = 'true' order by seq limit $2",
-      [job.id, RESULT_LEAF_OUTPUTS],
+      `select key, output from (
+         select key, output, seq, coalesce(sum(octet_length(output #>> '{}')) over (order by seq), 0) as upto
+         from longhaul.job_items where job_id = $1 and (input ->> 'leaf') = 'true' order by seq limit $2) l
+       where upto <= $3 order by seq`,
+      [job.id, RESULT_LEAF_OUTPUTS, RESULT_OUTPUT_BYTES],
     );
     return {
       nodes: Object.values(byStatus).reduce((a, b) => a + b, 0),
