@@ -25,6 +25,8 @@ import type {
   RunChunkResult,
   StartJobResult,
 } from '../orchestration/contracts';
+import { boundJobError, JOB_ERROR_BOUNDS } from '../orchestration/contracts';
+import { CHUNK_MAX_CRASHES } from '../orchestration/retry';
 import type { ObjectStore } from '../storage/blobStore';
 import { writeStagePlan } from './planWriter';
 import { failJob } from '../jobs/failJob';
@@ -102,7 +104,7 @@ export function createEngineActivities(deps: EngineDeps) {
     } catch (err) {
       if (err instanceof ValidationError) {
         log.warn('job input is invalid: the job fails with a refund', { error: err.message });
-        return { invalid: { message: err.message, code: 'invalid_input', details: err.details } };
+        return { invalid: boundJobError({ message: err.message, code: 'invalid_input', details: err.details }) };
       }
       throw err;
     }
@@ -163,21 +165,17 @@ export function createEngineActivities(deps: EngineDeps) {
         span.setAttribute('longhaul.outcome', result.status);
         return result;
       });
+    } catch (err) {
+      throw boundedThrow(err);
     } finally {
       telemetry().chunkDuration.record(performance.now() - started, { 'longhaul.kind': kindName, 'longhaul.stage': input.stageName, 'longhaul.outcome': outcome });
     }
   }
 
   async function runChunkOnce(input: RunChunkInput, log: Logger, onKind: (kind: string) => void): Promise<RunChunkResult> {
-    const { rows } = await db.query<JobRow & { chunk_status: string | null; chunk_input: unknown; cursor: unknown; failures: number; attempts: number }>(
-      `with c as (
-         update longhaul.job_chunks set attempts = attempts + 1, status = case when status = 'done' then 'done' else 'running' end, updated_at = now()
-         where job_id = $1 and stage = $2 and idx = $3
-         returning status, input, cursor, failures, attempts)
-       select j.id, j.user_id, j.kind, j.status, j.attempt, j.cancel_requested_at,
-              c.status as chunk_status, c.input as chunk_input, c.cursor, c.failures, c.attempts
-       from public.jobs j left join c on true where j.id = $1`,
-      [input.jobId, input.stage, input.index],
+    const { rows } = await db.query<JobRow & { chunk_status: string | null; chunk_input: unknown; cursor: unknown; failures: number; attempts: number; crashes: number }>(
+      'select * from longhaul.claim_chunk($1, $2, $3, $4)',
+      [input.jobId, input.attempt, input.stage, input.index],
     );
     const job = rows[0];
     if (!job || job.status !== 'running' || job.attempt !== input.attempt) return { status: 'stale', stop: true };
@@ -185,11 +183,33 @@ export function createEngineActivities(deps: EngineDeps) {
     const stop = job.cancel_requested_at !== null;
     if (job.chunk_status === 'done') return { status: 'done', stop };
     if (job.chunk_status === null) throw new NonRetriableError(`chunk ${input.stage}/${input.index} of job ${input.jobId} does not exist`);
+    if (job.crashes >= CHUNK_MAX_CRASHES) {
+      const error: JobError = {
+        message: `a chunk of stage "${input.stageName}" crashed its host ${job.crashes} times and was quarantined: the job fails instead of running it again`,
+        code: 'chunk_quarantined',
+      };
+      log.error('chunk quarantined after crashing its host', { stage: input.stage, chunk: input.index, crashes: job.crashes });
+      await releaseChunk(input, 'failed', { error });
+      return { status: 'failed', error, stop };
+    }
+    if (job.crashes > 0) log.warn('chunk runs again after a run that never finished', { stage: input.stage, chunk: input.index, crashes: job.crashes });
     if (stop) {
       // Scheduled in the same round as the cancel request but not started: its work is what the cancel refunds.
       await releaseChunk(input, 'pending', {});
       return { status: 'partial', stop };
     }
+    try {
+      return await runClaimed(input, log, job, stop);
+    } catch (err) {
+      // Handed back before the error goes to Durable's retry, so the next run is not counted as a crash of the host.
+      await db
+        .query("update longhaul.job_chunks set status = 'pending', updated_at = now() where job_id = $1 and stage = $2 and idx = $3 and status = 'running'", [input.jobId, input.stage, input.index])
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function runClaimed(input: RunChunkInput, log: Logger, job: JobRow & { chunk_input: unknown; cursor: unknown; failures: number; attempts: number }, stop: boolean): Promise<RunChunkResult> {
     const kind = kindOf(job.kind);
     const cache = deps.aiCache ?? 'job';
     const ai = cache === 'off' ? deps.ai() : withCache(deps.ai(), db, cache === 'global' ? 'global' : input.jobId);
@@ -251,10 +271,13 @@ export function createEngineActivities(deps: EngineDeps) {
       case 'partial':
         await releaseChunk(input, 'pending', { cursor: outcome.cursor ?? null });
         return { status: 'partial', stop };
-      case 'failed':
-        log.warn('chunk failed for good: the stage stops', { stage: input.stage, chunk: input.index, error: outcome.error.message });
-        await releaseChunk(input, 'failed', { error: outcome.error });
-        return { status: 'failed', error: outcome.error, stop };
+      case 'failed': {
+        // Only this much of a kind's error (a provider's answer, an issue list) travels in the Durable history.
+        const error = boundJobError(outcome.error);
+        log.warn('chunk failed for good: the stage stops', { stage: input.stage, chunk: input.index, error: error.message });
+        await releaseChunk(input, 'failed', { error });
+        return { status: 'failed', error, stop };
+      }
     }
   }
 
@@ -301,6 +324,17 @@ export function parseInput(kind: JobKind<unknown>, input: unknown): unknown {
   }
   kind.check?.(parsed.data);
   return parsed.data;
+}
+
+/**
+ * A transient error as Durable records it (message and stack go into the history): a provider's whole error page
+ * would not fit the Durable Task Scheduler's 1 MiB message, so a long message is cut to JOB_ERROR_BOUNDS.
+ */
+function boundedThrow(err: unknown): unknown {
+  if (!(err instanceof Error) || err.message.length <= JOB_ERROR_BOUNDS.messageChars) return err;
+  const bounded = new Error(boundJobError({ message: err.message }).message);
+  bounded.name = err.name;
+  return bounded;
 }
 
 const silentLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silentLog };

@@ -40,6 +40,44 @@ export interface JobError {
   details?: unknown;
 }
 
+/**
+ * Bounds on a JobError crossing the Durable history (the Durable Task Scheduler refuses messages over 1 MiB, and every
+ * replay reads them): a zod issue list of a 200,000-node input, a provider's error page or a stack would not fit.
+ */
+export const JOB_ERROR_BOUNDS = { messageChars: 2_000, issues: 20, issueChars: 500, detailsChars: 16 * 1024 } as const;
+
+/** The error cut to JOB_ERROR_BOUNDS: the message and each issue truncated, the first issues kept, other details dropped when large. */
+export function boundJobError(error: JobError): JobError {
+  const bounded: JobError = { message: truncate(error.message, JOB_ERROR_BOUNDS.messageChars) };
+  if (error.code !== undefined) bounded.code = truncate(String(error.code), 100);
+  if (error.key !== undefined) bounded.key = truncate(String(error.key), 200);
+  if (error.details === undefined) return bounded;
+  const { issues, moreIssues } = (error.details ?? {}) as { issues?: unknown; moreIssues?: unknown };
+  if (Array.isArray(issues)) {
+    const kept = issues.slice(0, JOB_ERROR_BOUNDS.issues).map((i: { path?: unknown; message?: unknown }) => ({
+      path: truncate(String(i?.path ?? ''), JOB_ERROR_BOUNDS.issueChars),
+      message: truncate(String(i?.message ?? ''), JOB_ERROR_BOUNDS.issueChars),
+    }));
+    const more = issues.length - kept.length + (typeof moreIssues === 'number' ? moreIssues : 0);
+    bounded.details = more > 0 ? { issues: kept, moreIssues: more } : { issues: kept };
+  } else if (jsonChars(error.details) <= JOB_ERROR_BOUNDS.detailsChars) {
+    bounded.details = error.details;
+  }
+  return bounded;
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+function jsonChars(value: unknown): number {
+  try {
+    return (JSON.stringify(value) ?? '').length;
+  } catch {
+    return Infinity;
+  }
+}
+
 export interface StartJobResult {
   run: boolean;
   status: string;

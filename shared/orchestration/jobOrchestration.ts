@@ -6,7 +6,7 @@
  * a failed, refunded job.
  */
 import type * as df from 'durable-functions';
-import { FN, jobInstanceId, type FinishJobInput, type JobError, type JobRef, type PlanStageResult, type StageOutcome, type StageRunnerInput, type StartJobResult } from './contracts';
+import { boundJobError, FN, jobInstanceId, type FinishJobInput, type JobError, type JobRef, type PlanStageResult, type StageOutcome, type StageRunnerInput, type StartJobResult } from './contracts';
 import { activityRetry } from './retry';
 import { runOneChunkStage } from './stageRunner';
 
@@ -31,7 +31,7 @@ export function* jobOrchestration(context: df.OrchestrationContext): Generator<d
           : ((yield context.df.callActivityWithRetry(FN.planStage, activityRetry(), { ...ref, stage, completeIfDone: true })) as PlanStageResult);
       if (plan === null) return yield finish('completed');
       if ('finished' in plan) return { status: plan.finished };
-      if ('invalid' in plan) return yield finish('failed', plan.invalid);
+      if ('invalid' in plan) return yield finish('failed', boundJobError(plan.invalid));
       const runner: StageRunnerInput = { ...ref, stage, stageName: plan.name, from: 0, generation: 0, limits: started.limits };
       const runnerId = `${jobInstanceId(ref)}-s${stage}`;
       const outcome: StageOutcome =
@@ -41,6 +41,6 @@ export function* jobOrchestration(context: df.OrchestrationContext): Generator<d
     }
     return yield finish('failed', { message: `the job planned more than ${MAX_STAGES} stages`, code: 'too_many_stages' });
   } catch (err) {
-    return yield finish('failed', { message: (err as Error).message, code: 'orchestration_error' });
+    return yield finish('failed', boundJobError({ message: (err as Error).message, code: 'orchestration_error' }));
   }
 }

@@ -17,3 +17,10 @@ export function chunkRetry(maxAttempts: number): df.RetryOptions {
   retry.maxRetryIntervalInMilliseconds = 60_000;
   return retry;
 }
+
+/**
+ * Runs of one chunk that may crash its host (found still running when claimed again) before the chunk is quarantined:
+ * failed for good, so its job fails and is refunded instead of taking the host down again at every restart. A single
+ * crash is often not the chunk's fault (a scale-in, a deployment); the same chunk under three crashes is.
+ */
+export const CHUNK_MAX_CRASHES = 3;

@@ -5,7 +5,7 @@
  * cancel request stops new scheduling; chunks in flight finish first, then the outcome goes to jobOrchestrator.
  */
 import type * as df from 'durable-functions';
-import { FN, type JobError, type NextChunksInput, type NextChunksResult, type RunChunkInput, type RunChunkResult, type StageOutcome, type StageRunnerInput } from './contracts';
+import { boundJobError, FN, type JobError, type NextChunksInput, type NextChunksResult, type RunChunkInput, type RunChunkResult, type StageOutcome, type StageRunnerInput } from './contracts';
 import { activityRetry, chunkRetry } from './retry';
 
 interface Chunk {
@@ -95,7 +95,8 @@ function chunkCall(context: df.OrchestrationContext, input: StageRunnerInput, in
 
 /** Retries exhausted without the chunk recording its own failure (e.g. the worker kept crashing). */
 function retriesExhausted(input: StageRunnerInput, err: unknown): JobError {
-  return { message: `a chunk of stage "${input.stageName}" failed after retries: ${(err as Error).message}`, code: 'chunk_failed' };
+  // Durable's failure text can carry a whole stack or provider answer: only a bounded part travels on.
+  return boundJobError({ message: `a chunk of stage "${input.stageName}" failed after retries: ${(err as Error).message}`, code: 'chunk_failed' });
 }
 
 // A one-chunk stage that keeps answering `partial` (a long recording step, provider waits) hands over to a stageRunner
