@@ -21,7 +21,12 @@ const schema = z.object({
     .pipe(z.literal('managedidentity', 'managedidentity (or leave it unset for the default credential chain)'))
     .optional(),
   AzureWebJobsStorage__clientId: z.string().min(1).optional(),
-  JOBS_QUEUE_NAME: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a storage queue name (3-63 lowercase letters, digits, dashes)').default('jobs'),
+  // Azure's queue name rules (3-63 characters, lowercase letters, digits and single dashes, a letter or digit at each
+  // end), kept to 56 so that the poison queue the host derives, `<name>-poison`, fits them too.
+  JOBS_QUEUE_NAME: z
+    .string()
+    .regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,54}[a-z0-9]$/, 'a storage queue name of 3-56 lowercase letters, digits and single dashes, starting and ending with a letter or digit (its poison queue "<name>-poison" must fit 63)')
+    .default('jobs'),
   SUPABASE_URL: z.string().url().optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
   SUPABASE_JWT_SECRET: z.string().min(16, 'at least 16 characters').optional(),
