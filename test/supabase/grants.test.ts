@@ -30,6 +30,25 @@ const EXPECTED: Record<string, Record<(typeof ROLES)[number], string>> = {
   credit_ledger_id_seq: { anon: '', authenticated: '', service_role: '' },
 };
 
+/** Each API role's privileges on each relation named in EXPECTED, in EXPECTED's notation. */
+async function privilegeMatrix(pool: Pool): Promise<Record<string, Record<string, string>>> {
+  const { rows } = await pool.query<{ relname: string; role: string; privileges: string }>(
+    `select c.relname, r.role,
+            concat_ws(',',
+              nullif(array_to_string(array(select p from unnest($1::text[]) p where has_table_privilege(r.role, c.oid, p) order by array_position($1::text[], p)), ','), ''),
+              case when c.relkind = 'S' and has_sequence_privilege(r.role, c.oid, 'USAGE') then 'USAGE' end,
+              (select 'INSERT(' || string_agg(a.attname, ',' order by a.attname) || ')' from pg_attribute a
+                where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and not has_table_privilege(r.role, c.oid, 'INSERT')
+                  and has_column_privilege(r.role, c.oid, a.attname, 'INSERT'))) as privileges
+       from pg_class c cross join unnest($2::text[]) r(role)
+       where c.relnamespace = 'public'::regnamespace and c.relname = any ($3::text[])`,
+    [TABLE_PRIVILEGES, [...ROLES], Object.keys(EXPECTED)],
+  );
+  const matrix: Record<string, Record<string, string>> = {};
+  for (const row of rows) (matrix[row.relname] ??= {})[row.role] = row.privileges;
+  return matrix;
+}
+
 describe('supabase: privileges as on a current hosted project', () => {
   let db: TestDatabase;
   let pool: Pool;
@@ -86,20 +105,7 @@ describe('supabase: privileges as on a current hosted project', () => {
   });
 
   it('gives each API role exactly its privileges on longhaul\'s relations in public', async () => {
-    const { rows } = await pool.query<{ relname: string; role: string; privileges: string }>(
-      `select c.relname, r.role,
-              concat_ws(',',
-                nullif(array_to_string(array(select p from unnest($1::text[]) p where has_table_privilege(r.role, c.oid, p) order by array_position($1::text[], p)), ','), ''),
-                (select 'INSERT(' || string_agg(a.attname, ',' order by a.attname) || ')' from pg_attribute a
-                  where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and not has_table_privilege(r.role, c.oid, 'INSERT')
-                    and has_column_privilege(r.role, c.oid, a.attname, 'INSERT'))) as privileges
-         from pg_class c cross join unnest($2::text[]) r(role)
-         where c.relnamespace = 'public'::regnamespace and c.relname = any ($3::text[])`,
-      [TABLE_PRIVILEGES, [...ROLES], Object.keys(EXPECTED)],
-    );
-    const actual: Record<string, Record<string, string>> = {};
-    for (const row of rows) (actual[row.relname] ??= {})[row.role] = row.privileges;
-    assert.deepEqual(actual, EXPECTED);
+    assert.deepEqual(await privilegeMatrix(pool), EXPECTED);
     await assert.rejects(asSupabaseRole(pool, { role: 'authenticated', userId: alice }, "select nextval('public.credit_ledger_id_seq')"), /permission denied/);
     await assert.rejects(asSupabaseRole(pool, { role: 'anon' }, "select nextval('public.job_events_id_seq')"), /permission denied/);
     await assert.rejects(asSupabaseRole(pool, { role: 'authenticated', userId: alice }, 'delete from public.active_jobs'), /permission denied/);
@@ -129,5 +135,27 @@ describe('supabase: privileges as on a current hosted project', () => {
     await assert.rejects(upsert(alice, `${bob}/his.mp3`), /row-level security/);
     const moved = asSupabaseRole(pool, { role: 'authenticated', userId: alice }, "update storage.objects set name = $1 where name = $2", [`${bob}/stolen.mp3`, `${alice}/standup.mp3`]);
     await assert.rejects(moved, /row-level security/);
+  });
+});
+
+describe('supabase: privileges of a project made before 2026-05-30 (every new object granted to the API roles)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  before(async () => {
+    db = await createTestDatabase('supabase_grants_old');
+    pool = new Pool({ connectionString: db.url, max: 1 });
+    // The old hosted default: everything postgres creates in public is granted to anon, authenticated and service_role.
+    await pool.query(`alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+      alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+      alter default privileges in schema public grant all on functions to anon, authenticated, service_role;`);
+    await applyMigrations(db.url);
+  });
+  after(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('ends with exactly the same privileges: the old broad grants are cleared', async () => {
+    assert.deepEqual(await privilegeMatrix(pool), EXPECTED);
   });
 });
