@@ -1,14 +1,25 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { authenticate } from '../shared/api/auth';
+import { credentialsOf } from '../shared/api/http';
 import { getConfig } from '../shared/config';
 import { getPool } from '../shared/db';
-import { CheckSkipped, runHealthChecks } from '../shared/health';
+import { CheckSkipped, publicHealthReport, runHealthChecks } from '../shared/health';
 import { aiServices } from '../shared/services';
 import { queueServiceClient } from '../shared/storage/storageConnection';
 
-/** GET /api/health — database, storage queue and Durable backend reachability, AI provider configuration; 503 names the failing check. */
-export async function health(_request: HttpRequest, client: df.DurableClient, _context: InvocationContext): Promise<HttpResponseInit> {
+/**
+ * GET /api/health — database, storage queue and Durable backend reachability, AI provider configuration; 503 names the
+ * failing check. Anyone sees the verdict and each check's status; the admin key (x-functions-key) also sees timings
+ * and detail (error text, providers and models).
+ */
+export async function health(request: HttpRequest, client: df.DurableClient, _context: InvocationContext): Promise<HttpResponseInit> {
   const config = getConfig();
+  // Any credential that is not the admin key (none, a user token, a wrong key) gets the public report, never a 401.
+  const admin = authenticate(credentialsOf(request), config).then(
+    (actor) => actor.type === 'admin',
+    () => false,
+  );
   const report = await runHealthChecks({
     database: async () => {
       if (!config.databaseUrl) throw new CheckSkipped('DATABASE_URL is not set');
@@ -30,7 +41,11 @@ export async function health(_request: HttpRequest, client: df.DurableClient, _c
       return (['text', 'embeddings', 'transcription', 'images'] as const).map((c) => `${c}: ${ai[c].provider} (${ai[c].defaultModel})`).join(', ');
     },
   });
-  return { status: report.status === 'healthy' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
+  return {
+    status: report.status === 'healthy' ? 200 : 503,
+    jsonBody: (await admin) ? report : publicHealthReport(report),
+    headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+  };
 }
 
 df.app.client.http('health', { route: 'health', methods: ['GET'], authLevel: 'anonymous', handler: health });

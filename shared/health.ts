@@ -1,6 +1,7 @@
 /**
  * Health checks: each dependency is probed in parallel under a deadline; the report names every check so an
- * operator sees which one failed. Healthy only when all pass.
+ * operator sees which one failed. Healthy only when all pass. The full report (timings, error text, providers and
+ * models) is for the operator; anyone else gets publicHealthReport.
  */
 export type HealthCheck = () => Promise<string | void>;
 
@@ -18,6 +19,17 @@ export interface HealthReport {
 /** Marks a dependency that is not configured; it neither passes nor fails the report. */
 export class CheckSkipped extends Error {
   override name = 'CheckSkipped';
+}
+
+/** What an anonymous caller sees: the verdict and each check's name and status, no detail or timing. */
+export interface PublicHealthReport {
+  status: HealthReport['status'];
+  checks: Record<string, { status: CheckResult['status'] }>;
+}
+
+/** The report without what would describe the deployment to a stranger (error text, provider and model names, timings). */
+export function publicHealthReport(report: HealthReport): PublicHealthReport {
+  return { status: report.status, checks: Object.fromEntries(Object.entries(report.checks).map(([name, r]) => [name, { status: r.status }])) };
 }
 
 export async function runHealthChecks(checks: Record<string, HealthCheck>, timeoutMs = 5000): Promise<HealthReport> {

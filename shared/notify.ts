@@ -8,6 +8,7 @@
  */
 import type { Queryable } from './db';
 import type { Logger } from './log';
+import { userMessage } from './jobs/publicError';
 import { escapeControlChars } from './safeText';
 
 export type NoticeReason = 'failed' | 'long_running';
@@ -34,7 +35,8 @@ export interface Notifier {
 
 // Discord rejects content over 2,000 characters; Slack truncates long text anyway.
 const MAX_TEXT = 1900;
-// The error is user text (a provider's answer to a user's prompt): cut before escaping, which can lengthen it.
+// The error is user text (a provider's answer to a user's prompt): without stack frames or server paths (an operator
+// reads those in the logs), cut before escaping, which can lengthen it.
 const MAX_ERROR_CHARS = 600;
 
 // A zero-width space after the @ keeps @everyone/@here/@channel readable and keeps any chat from treating it as a mention.
@@ -68,7 +70,7 @@ function clip(s: string, max: number): string {
 function sentence(notice: JobNotice, esc: (s: string) => string): string {
   const what =
     notice.reason === 'failed'
-      ? `failed on attempt ${notice.attempt}: ${esc(clip(notice.error?.message ?? 'no error message', MAX_ERROR_CHARS))}`
+      ? `failed on attempt ${notice.attempt}: ${esc(clip(userMessage(notice.error?.message ?? '') || 'no error message', MAX_ERROR_CHARS))}`
       : `has been running for ${Math.round((notice.runningSeconds ?? 0) / 60)} min (attempt ${notice.attempt}${notice.progress?.percent !== undefined ? `, ${esc(String(notice.progress.percent))}% done` : ''})`;
   return clip(`longhaul: ${esc(notice.kind)} job ${esc(notice.jobId)} ${what}`, MAX_TEXT);
 }

@@ -4,6 +4,10 @@ import { Client } from 'pg';
 import { createTestDatabase, testStorageConnectionString } from '../support/database';
 import { repoRoot, startHostProcess, type HostProcess } from '../support/hostProcess';
 
+// The detail of a failing check (its error text) is for the admin key; anonymous callers see check names and statuses.
+const ADMIN_API_KEY = 'health-test-admin-key-0123456789';
+const asAdmin = { headers: { 'x-functions-key': ADMIN_API_KEY } };
+
 describe('GET /api/health on the real app', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   const hosts: HostProcess[] = [];
@@ -16,7 +20,7 @@ describe('GET /api/health on the real app', () => {
   });
 
   it('answers 200 healthy when the database, the queue and the Durable backend answer', async () => {
-    const host = await startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString() });
+    const host = await startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString(), env: { ADMIN_API_KEY } });
     hosts.push(host);
     const res = await fetch(`${host.url}/api/health`);
     assert.equal(res.status, 200);
@@ -33,7 +37,7 @@ describe('GET /api/health on the real app', () => {
       // The Durable backend hangs: its instance table is locked by another session; the app's own queries still answer.
       await locker.query('begin');
       await locker.query('lock table durabletask.instances in access exclusive mode');
-      const res = await fetch(`${host.url}/api/health`);
+      const res = await fetch(`${host.url}/api/health`, asAdmin);
       assert.equal(res.status, 503);
       const body = (await res.json()) as { status: string; checks: Record<string, { status: string; detail?: string }> };
       assert.equal(body.status, 'unhealthy');
@@ -80,10 +84,10 @@ describe('GET /api/health on the real app', () => {
     assert.equal(body.checks.database?.status, 'ok');
   });
 
-  it('answers 503 naming the missing setting when the configured AI provider has no key', async () => {
-    const host = await startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString(), env: { AI_PROVIDER: 'gemini' } });
+  it('answers 503 naming the missing setting (to the admin key) when the configured AI provider has no key', async () => {
+    const host = await startHostProcess({ appDir: repoRoot, databaseUrl: db.url, storage: testStorageConnectionString(), env: { AI_PROVIDER: 'gemini', ADMIN_API_KEY } });
     hosts.push(host);
-    const res = await fetch(`${host.url}/api/health`);
+    const res = await fetch(`${host.url}/api/health`, asAdmin);
     assert.equal(res.status, 503);
     const body = (await res.json()) as { checks: Record<string, { status: string; detail?: string }> };
     assert.equal(body.checks.ai?.status, 'failed');
