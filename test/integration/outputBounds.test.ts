@@ -156,4 +156,18 @@ describe('output and request bounds', () => {
     const { rows } = await app.pool.query("select count(*)::int as n from public.jobs where user_id = $1 and idempotency_key = 'order-42'", [user.id]);
     assert.equal(rows[0].n, 1);
   });
+
+  it('an invalid job input reaches the orchestration as a bounded error: the first issues, not all 50,000', async () => {
+    // Through the Data API an input is only priced at insert; the engine finds it invalid when it plans.
+    const nodes = Array.from({ length: 50_000 }, (_, i) => ({ id: `bad id ${i}`, type: 'text', text: 'x' }));
+    const { rows } = await app.pool.query<{ id: string }>("insert into public.jobs (kind, input, user_id) values ('workflow', $1::jsonb, $2) returning id", [JSON.stringify({ nodes }), user.id]);
+    const engine = createEngineActivities({ db: app.pool, ai: () => ({}) as AiServices, limits: { maxInFlight: 1, perGeneration: 10, maxAttempts: 3 }, chunkTimeBudgetMs: 5_000, workerConcurrency: 1 });
+    const started = await engine.startJob({ jobId: rows[0]!.id, attempt: 1 });
+    const plan = started.firstStage as { invalid: { code: string; details: { issues: unknown[]; moreIssues: number } } };
+    assert.equal(plan.invalid.code, 'invalid_input');
+    assert.equal(plan.invalid.details.issues.length, 20);
+    assert.equal(plan.invalid.details.moreIssues, 50_000 - 20);
+    const size = JSON.stringify(started).length;
+    assert.ok(size < 16 * 1024, `what startJob returns to the orchestration: ${size} characters`);
+  });
 });
