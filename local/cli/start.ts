@@ -2,14 +2,17 @@
  * `npm start`: the whole system on one machine — embedded Postgres, in-process Azurite, and the local Functions host
  * running the built app. DATABASE_URL / AzureWebJobsStorage point it at external services instead. State lives in
  * ${LONGHAUL_HOME:-.longhaul}; on ready it writes local.json and prints a line containing "ready".
+ *
+ * The host runs as a child process that this one restarts when it ends unasked (a function timeout ends it, as on
+ * Azure); a start after a crash first clears what the crashed run left (see homeLock, postmasterLock, hostSupervisor).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { startHost } from '../host/host';
 import { createLogger } from '../host/logger';
 import { generateKey, loadOrCreateKeys } from '../http/keys';
 import { acquireHomeLock } from '../services/homeLock';
+import { stopLeftoverHost, superviseHost } from '../services/hostSupervisor';
 import { startAzurite } from '../services/azurite';
 import { startPostgres } from '../services/postgres';
 import { ensureDemoUser } from '../supabase/demoUser';
@@ -50,6 +53,9 @@ async function main(): Promise<void> {
   const home = resolve(process.env.LONGHAUL_HOME ?? join(repoRoot, '.longhaul'));
   const lock = await acquireHomeLock(home);
   const stops: (() => Promise<void>)[] = [() => lock.release()];
+  const hostScript = join(repoRoot, 'dist', 'local', 'host', 'main.js');
+  const hostPidFile = join(home, 'host.pid');
+  await stopLeftoverHost(hostPidFile, hostScript, log);
 
   let databaseUrl = process.env.DATABASE_URL;
   let migrate = process.env.LONGHAUL_MIGRATE === '1';
@@ -71,7 +77,8 @@ async function main(): Promise<void> {
     stops.unshift(() => azurite.stop());
     storage = azurite.connectionString;
   }
-  const keys = loadOrCreateKeys(join(home, 'keys.json'));
+  const keysFile = join(home, 'keys.json');
+  const keys = loadOrCreateKeys(keysFile);
   const secrets = loadOrCreateSecrets(join(home, 'secrets.json'));
   // The app reads its settings from the environment, exactly as on Azure (app settings become variables).
   process.env.DATABASE_URL = databaseUrl;
@@ -85,10 +92,17 @@ async function main(): Promise<void> {
   // One key for everything locally: the host's master key also opens the app's admin routes.
   process.env.ADMIN_API_KEY ??= keys.masterKey;
 
-  const host = await startHost({ appDir: repoRoot, port: Number(process.env.LONGHAUL_PORT ?? '7071'), databaseUrl, keys, log: createLogger('host') });
-  stops.unshift(() => host.stop());
+  const host = await superviseHost({
+    script: hostScript,
+    args: [repoRoot],
+    env: { ...process.env, LONGHAUL_HOME: home, LONGHAUL_KEYS_FILE: keysFile, LONGHAUL_PORT: process.env.LONGHAUL_PORT ?? '7071' },
+    pidFile: hostPidFile,
+    log,
+  });
   const bridge = await startWebhookBridge({ databaseUrl, url: `${host.url}/api/webhooks/supabase`, secret: process.env.SUPABASE_WEBHOOK_SECRET, log: createLogger('webhook') });
   stops.unshift(() => bridge.stop());
+  // The host goes first: once asked to stop, the supervisor no longer takes its exit for a crash.
+  stops.unshift(() => host.stop());
   const demoUser = migrate ? await ensureDemoUser(databaseUrl, process.env.SUPABASE_JWT_SECRET) : null;
 
   const localJson = {

@@ -4,6 +4,7 @@
  * database and one storage account, as instances of a Function App share theirs.
  */
 import { randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Pool } from 'pg';
 import { installCoreApi } from './coreApi';
@@ -13,7 +14,7 @@ import { createLogger, type HostLogger } from './logger';
 import { fromTypedData } from './rpc';
 import { FunctionRuntime } from './runtime';
 import { HttpFrontEnd } from '../http/server';
-import type { AuthLevel, HostKeys } from '../http/keys';
+import { DURABLE_SYSTEM_KEY, type AuthLevel, type HostKeys } from '../http/keys';
 import { ManagementApi } from '../durable/managementApi';
 import { durableClientPayload } from '../durable/clientBinding';
 import { ensureSchema } from '../durable/store';
@@ -33,7 +34,23 @@ export interface HostOptions {
   /** Database of the Durable task hub and the timer monitor. */
   databaseUrl: string;
   keys: HostKeys;
+  /** Host header values accepted besides the loopback names with our port (a tunnel's public name, say). */
+  publicHosts?: readonly string[];
+  /**
+   * What an invocation over functionTimeout does to the host. Default: end the process with FUNCTION_TIMEOUT_EXIT_CODE,
+   * as Azure ends the worker, so the timed-out code stops; the supervisor (npm start) starts a fresh host.
+   */
+  onFunctionTimeout?: (functionName: string, timeoutMs: number, message: string) => void;
   log?: HostLogger;
+}
+
+/** Exit code of a host ended by a function timeout (the code coreutils' `timeout` uses). */
+export const FUNCTION_TIMEOUT_EXIT_CODE = 124;
+
+function endProcessOnTimeout(functionName: string, timeoutMs: number, message: string): void {
+  // Written synchronously: the process ends on the next line and the reason must not be lost with it.
+  writeSync(2, `${new Date().toISOString()} ERROR [host] ${message} (functionTimeout ${timeoutMs} ms): ending the host process, as Azure ends the worker; in-flight invocations end with it\n`);
+  process.exit(FUNCTION_TIMEOUT_EXIT_CODE);
 }
 
 export interface RunningHost {
@@ -54,6 +71,8 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   loadLocalSettings(opts.appDir);
   const config = readHostConfig(opts.appDir, cpus().length);
   const origin = randomBytes(6).toString('hex');
+  const durableKey = opts.keys.systemKeys?.[DURABLE_SYSTEM_KEY];
+  if (!durableKey) throw new Error(`keys have no "${DURABLE_SYSTEM_KEY}" system key for the Durable management API`);
   const lanes = Math.min(config.durableTask.maxConcurrentOrchestratorFunctions, 8);
   const pool = new Pool({
     connectionString: opts.databaseUrl,
@@ -78,8 +97,9 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const runtime = new FunctionRuntime(core, {
     log,
     functionTimeoutMs: config.functionTimeoutMs,
+    onTimeout: opts.onFunctionTimeout ?? endProcessOnTimeout,
     queues,
-    durableClientPayload: () => durableClientPayload({ origin: baseUrl, taskHub: config.durableTask.hubName, systemKey: opts.keys.masterKey }),
+    durableClientPayload: () => durableClientPayload({ origin: baseUrl, taskHub: config.durableTask.hubName, systemKey: durableKey }),
     onQueueSend: (queueName) => listeners.get(queueName)?.forEach((l) => l.wake.notifyOne()),
   });
 
@@ -88,6 +108,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     routePrefix: config.http.routePrefix,
     maxRequestBodyBytes: config.http.maxRequestBodyBytes,
     keys: opts.keys,
+    publicHosts: opts.publicHosts,
     durableApi: () => managementApi,
     invoke: async (name, request) => {
       const response = await runtime.invoke(name, { http: request }, { reason: 'HTTP request' });
@@ -148,7 +169,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     pool,
     origin: baseUrl,
     taskHub: config.durableTask.hubName,
-    systemKey: opts.keys.masterKey,
+    systemKey: durableKey,
     isOrchestrator: (name) => orchestratorNames.has(name),
     onMessageSent: () => orchestrations.signal.notifyOne(),
   });

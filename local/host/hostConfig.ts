@@ -68,9 +68,13 @@ export interface HostConfig {
   durableTask: { hubName: string; maxConcurrentActivityFunctions: number; maxConcurrentOrchestratorFunctions: number };
 }
 
-/** Reads and validates `<appDir>/host.json`; a malformed file stops start-up with the failing field named. */
-export function readHostConfig(appDir: string, processorCount: number): HostConfig {
-  const raw: unknown = JSON.parse(readFileSync(join(appDir, 'host.json'), 'utf8'));
+/**
+ * Reads and validates `<appDir>/host.json`, with the app settings that override it as on Azure
+ * (`AzureFunctionsJobHost__functionTimeout`, `AzureFunctionsJobHost__extensions__queues__batchSize`, …);
+ * a malformed value stops start-up with the failing field named.
+ */
+export function readHostConfig(appDir: string, processorCount: number, env: NodeJS.ProcessEnv = process.env): HostConfig {
+  const raw: unknown = withOverrides(JSON.parse(readFileSync(join(appDir, 'host.json'), 'utf8')), env);
   const parsed = hostJsonSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -100,6 +104,39 @@ export function readHostConfig(appDir: string, processorCount: number): HostConf
       maxConcurrentOrchestratorFunctions: ext.durableTask?.maxConcurrentOrchestratorFunctions ?? 10 * processorCount,
     },
   };
+}
+
+const OVERRIDE_PREFIX = 'azurefunctionsjobhost__';
+
+/** Applies `AzureFunctionsJobHost__a__b=value` settings to host.json (keys matched case-insensitively, as .NET does). */
+function withOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !name.toLowerCase().startsWith(OVERRIDE_PREFIX)) continue;
+    const path = name.slice(OVERRIDE_PREFIX.length).split('__').filter(Boolean);
+    const last = path.pop();
+    if (!last) continue;
+    let node = raw as Record<string, unknown>;
+    for (const segment of path) {
+      const key = Object.keys(node).find((k) => k.toLowerCase() === segment.toLowerCase()) ?? segment;
+      const child = node[key];
+      if (typeof child !== 'object' || child === null) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    const key = Object.keys(node).find((k) => k.toLowerCase() === last.toLowerCase()) ?? last;
+    node[key] = settingValue(value, node[key]);
+  }
+  return raw;
+}
+
+/** App settings are strings; host.json has numbers and booleans: take the type of the value being replaced. */
+function settingValue(text: string, current: unknown): unknown {
+  const trimmed = text.trim();
+  const isNumber = /^-?\d+(\.\d+)?$/.test(trimmed);
+  const isBoolean = /^(true|false)$/i.test(trimmed);
+  if (typeof current === 'number' || (current === undefined && isNumber)) return Number(trimmed);
+  if (typeof current === 'boolean' || (current === undefined && isBoolean)) return trimmed.toLowerCase() === 'true';
+  return text;
 }
 
 /** Resolves `%SettingName%` binding expressions from app settings, as the host does for queue names and schedules. */

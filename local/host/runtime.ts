@@ -1,6 +1,9 @@
 /**
  * Invokes functions with their bindings: adds the extra inputs the host provides (durableClient), applies the
  * function timeout, logs Executing/Executed lines like the host, and delivers extra outputs (queue messages).
+ *
+ * A timeout is not only a failed promise: JavaScript cannot be cancelled, so the timed-out work would go on running
+ * (and writing) beside its own retry. Azure ends the worker process instead; `onTimeout` lets the host do the same.
  */
 import { randomUUID } from 'node:crypto';
 import type { CoreApiState, RegisteredFunction } from './coreApi';
@@ -22,6 +25,8 @@ export class InvocationError extends Error {
 export interface RuntimeOptions {
   log: HostLogger;
   functionTimeoutMs: number;
+  /** Called when an invocation exceeds functionTimeout, before it fails; the host ends its process here. */
+  onTimeout(functionName: string, timeoutMs: number, message: string): void;
   queues: QueueClients;
   durableClientPayload(): Record<string, unknown>;
   /** Called after the app enqueued to a queue, so a local listener can pick it up at once. */
@@ -97,6 +102,7 @@ export class FunctionRuntime {
         this.invoker.invoke(fn, { inputData, triggerMetadata: extra.triggerMetadata, retryContext: extra.retryContext, invocationId }),
         this.opts.functionTimeoutMs,
         functionName,
+        (message) => this.opts.onTimeout(functionName, this.opts.functionTimeoutMs, message),
       );
     } catch (err) {
       const ms = Math.round(performance.now() - started);
@@ -124,10 +130,14 @@ export class FunctionRuntime {
   }
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, functionName: string): Promise<T> {
+async function withTimeout<T>(work: Promise<T>, ms: number, functionName: string, onTimeout: (message: string) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timeout value of ${formatSpan(ms)} was exceeded by function: Functions.${functionName}`)), ms);
+    timer = setTimeout(() => {
+      const message = `Timeout value of ${formatSpan(ms)} was exceeded by function: Functions.${functionName}`;
+      onTimeout(message);
+      reject(new Error(message));
+    }, ms);
   });
   try {
     return await Promise.race([work, timeout]);

@@ -1,13 +1,19 @@
 /**
  * The host's HTTP front end: function routes under the route prefix (ASP.NET templates, methods, auth levels),
- * the Durable management API (keyed under /runtime/webhooks/durabletask, loopback-only under /durabletask for the
- * SDK's rpcBaseUrl), and the host status endpoint. Answers mirror the Functions host: unknown route or method → 404
- * with an empty body, missing or wrong key → 401, handler error → 500, body too large → 413.
+ * the Durable management API (under /runtime/webhooks/durabletask, with the Durable system key or the master key on
+ * every call, from loopback too), and the host status endpoint. Answers mirror the Functions host: unknown route or
+ * method → 404 with an empty body, missing or wrong key → 401, handler error → 500, body too large → 413.
+ *
+ * Being on 127.0.0.1 is no protection on a developer's machine: any web page the developer opens can send requests
+ * there, and a DNS-rebound name makes them same-origin. So a request whose Host header is not this host (127.0.0.1,
+ * localhost or [::1] with our port, or a configured public name) is refused with 421, and the host's own
+ * state-changing routes (Durable API, /admin) take JSON only (415 otherwise), which a cross-site page cannot send
+ * without a CORS preflight that this host never grants.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compareRoutes, compileRoute, type CompiledRoute } from './routeTemplate';
-import { keyAllows, type AuthLevel, type HostKeys } from './keys';
+import { DURABLE_SYSTEM_KEY, keyAllows, systemKeyAllows, type AuthLevel, type HostKeys } from './keys';
 import type { ApiResponse, ManagementApi } from '../durable/managementApi';
 import type { RpcHttpData } from '../host/rpc';
 import type { HostLogger } from '../host/logger';
@@ -23,17 +29,20 @@ export interface HttpFrontEndOptions {
   routePrefix: string;
   maxRequestBodyBytes: number;
   keys: HostKeys;
+  /** Host header values accepted besides 127.0.0.1/localhost/[::1] with the listening port (e.g. a tunnel's name). */
+  publicHosts?: readonly string[];
   durableApi: () => ManagementApi | undefined;
   invoke(functionName: string, request: RpcHttpData): Promise<RpcHttpData | undefined>;
   log: HostLogger;
 }
 
 const DURABLE_PUBLIC = '/runtime/webhooks/durabletask';
-const DURABLE_RPC = '/durabletask';
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export class HttpFrontEnd {
   #routes: HttpRoute[] = [];
   #server: Server | undefined;
+  #hosts = new Set<string>();
 
   constructor(private readonly opts: HttpFrontEndOptions) {}
 
@@ -70,7 +79,9 @@ export class HttpFrontEnd {
       // A burst of clients (1,000 submissions at once) must queue, not be refused: Node's default backlog is 511.
       server.listen({ port, host, backlog: 4096 }, () => resolve());
     });
-    return (server.address() as AddressInfo).port;
+    const bound = (server.address() as AddressInfo).port;
+    this.#hosts = allowedHosts(bound, this.opts.publicHosts ?? []);
+    return bound;
   }
 
   async close(): Promise<void> {
@@ -83,22 +94,26 @@ export class HttpFrontEnd {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    // DNS rebinding: a page on attacker.example re-pointed at 127.0.0.1 still sends `Host: attacker.example`.
+    const hostHeader = (req.headers.host ?? '').toLowerCase();
+    if (!this.#hosts.has(hostHeader)) return send(res, { status: 421, body: { Message: `This host does not serve '${hostHeader}'` } }, true);
+    const url = new URL(req.url ?? '/', `http://${hostHeader}`);
     const path = url.pathname;
     const method = (req.method ?? 'GET').toUpperCase();
     const presentedKey = url.searchParams.get('code') ?? header(req, 'x-functions-key');
 
-    if (path === DURABLE_RPC || path.startsWith(`${DURABLE_RPC}/`)) {
-      if (!isLoopback(req.socket.remoteAddress)) return send(res, { status: 403 });
-      return this.#durable(req, res, url, path.slice(DURABLE_RPC.length));
-    }
-    if (path === DURABLE_PUBLIC || path.startsWith(`${DURABLE_PUBLIC}/`)) {
-      if (!keyAllows(this.opts.keys, 'admin', presentedKey ?? undefined)) return send(res, { status: 401 });
-      return this.#durable(req, res, url, path.slice(DURABLE_PUBLIC.length));
-    }
-    if (path === '/admin/host/status') {
-      if (!keyAllows(this.opts.keys, 'admin', presentedKey ?? undefined)) return send(res, { status: 401 });
-      return send(res, { status: 200, body: { state: 'Running', version: 'longhaul-local' } });
+    const durable = path === DURABLE_PUBLIC || path.startsWith(`${DURABLE_PUBLIC}/`);
+    if (durable || path === '/admin' || path.startsWith('/admin/')) {
+      const allowed = durable
+        ? systemKeyAllows(this.opts.keys, DURABLE_SYSTEM_KEY, presentedKey ?? undefined)
+        : keyAllows(this.opts.keys, 'admin', presentedKey ?? undefined);
+      if (!allowed) return send(res, { status: 401 });
+      if (!READ_METHODS.has(method) && !jsonOrNothing(req)) {
+        return send(res, { status: 415, body: { Message: "Only the 'application/json' media type is supported" } }, true);
+      }
+      if (durable) return this.#durable(req, res, url, path.slice(DURABLE_PUBLIC.length));
+      if (path === '/admin/host/status') return send(res, { status: 200, body: { state: 'Running', version: 'longhaul-local' } });
+      return send(res, { status: 404 });
     }
     if (path === '/' && method === 'GET') {
       return send(res, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: Buffer.from('<!doctype html><title>longhaul</title><p>Your Functions app is up and running (longhaul local host).</p>') });
@@ -173,8 +188,25 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+/** Host header values this host answers to: its loopback names with its port (bare on port 80) and any public names. */
+function allowedHosts(port: number, publicHosts: readonly string[]): Set<string> {
+  const hosts = new Set(publicHosts.map((h) => h.trim().toLowerCase()).filter(Boolean));
+  for (const name of ['127.0.0.1', 'localhost', '[::1]']) {
+    hosts.add(`${name}:${port}`);
+    if (port === 80) hosts.add(name);
+  }
+  return hosts;
+}
+
+/**
+ * A state-changing request either says it sends JSON or sends nothing at all. Anything else (text/plain, a form) is
+ * what a cross-site page can send without a preflight.
+ */
+function jsonOrNothing(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  if (type === undefined) return Number(req.headers['content-length'] ?? '0') === 0 && req.headers['transfer-encoding'] === undefined;
+  const media = type.split(';')[0]?.trim().toLowerCase() ?? '';
+  return media === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(media);
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {

@@ -78,7 +78,8 @@ describe('npm start', () => {
     assert.equal(local.baseUrl, `http://127.0.0.1:${port}`);
     assert.ok(existsSync(join(home, 'pg', 'PG_VERSION')), 'Postgres data lives in the home');
 
-    const health = await fetch(`${local.baseUrl}/api/health`);
+    // The admin key gets each check's detail (anonymous callers get the verdicts only).
+    const health = await fetch(`${local.baseUrl}/api/health`, { headers: { 'x-functions-key': String(local.adminKey) } });
     assert.equal(health.status, 200);
     const report = (await health.json()) as { status: string; checks: Record<string, { status: string }> };
     assert.equal(report.status, 'healthy');
