@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { freePort } from './freePort';
 import { APP_ROLE, credentialsFile, newCredentials, prepareCluster, roleUrl, writeCredentials } from './postgresRoles';
-import { isProcessAlive as isAlive } from './processes';
+import { clearLeftoverPostmaster } from './postmasterLock';
+import { recordOwner, sweepOrphanedData } from './systemData';
 
 export interface PostgresService {
   /** URL of the `postgres` database as role `postgres`: not a superuser, as on a hosted Supabase project. */
@@ -43,9 +44,11 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
   const log = opts.log ?? (() => undefined);
   const ids = isRoot() ? postgresUser() : undefined;
   const bin = binaries();
+  // Relocated clusters whose home was deleted go first (see systemData.ts).
+  if (isRoot()) sweepOrphanedData(SYSTEM_DIR, log);
   const dataDir = effectiveDataDir(resolve(opts.dataDir));
   const credentials = credentialsFile(resolve(opts.dataDir));
-  await stopOrphan(dataDir, log);
+  await clearLeftoverPostmaster(dataDir, log);
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     // Parents keep the default mode (a recursive mkdir with 0700 would lock the postgres user out of them).
@@ -100,10 +103,13 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
     dataDir,
     async stop() {
       process.removeListener('exit', onExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGINT'); // fast shutdown: disconnects clients, checkpoints, exits
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGINT'); // fast shutdown: disconnects clients, checkpoints, exits
+        await exited;
+      }
+      // A throw-away cluster kept outside its home goes when it stops; inside the home it goes with the home.
+      if (opts.ephemeral && dataDir !== resolve(opts.dataDir)) rmSync(dirname(dataDir), { recursive: true, force: true });
     },
   };
 }
@@ -172,6 +178,7 @@ function effectiveDataDir(requested: string): string {
   const key = createHash('sha256').update(requested).digest('hex').slice(0, 16);
   const fallback = join(SYSTEM_DIR, key, 'pg');
   mkdirSync(dirname(fallback), { recursive: true, mode: 0o755 });
+  recordOwner(dirname(fallback), requested);
   mkdirSync(dirname(requested), { recursive: true });
   writeFileSync(`${requested}.location`, `Postgres data for this home lives in ${fallback} (its parent here is private to root).\n`);
   return fallback;
@@ -182,29 +189,6 @@ function traversable(dir: string): boolean {
   for (let current = dir; ; current = dirname(current)) {
     if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
     if (dirname(current) === current) return true;
-  }
-}
-
-/** Stops a postgres left running on this data directory by a run that was killed, and clears its pid file. */
-async function stopOrphan(dataDir: string, log: (line: string) => void): Promise<void> {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (pid > 0 && isPostgres(pid)) {
-    log(`stopping an orphaned postgres (pid ${pid}) left by a previous run`);
-    process.kill(pid, 'SIGINT');
-    const deadline = Date.now() + 15_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  }
-  if (existsSync(pidFile) && !(pid > 0 && isAlive(pid))) rmSync(pidFile, { force: true });
-}
-
-function isPostgres(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
-  } catch {
-    return false;
   }
 }
 
