@@ -155,3 +155,47 @@ export const kindInputs: Record<string, fc.Arbitrary<unknown>> = {
 };
 
 export const KIND_NAMES = Object.keys(kindInputs);
+
+/**
+ * A wide JSON value, described rather than built: fc.sample holds every case at once, and a few hundred megabytes of
+ * JS objects would measure the fuzzer, not the system under test. `wideValue` builds it when the case is sent.
+ */
+export interface WideSpec {
+  shape: 'emptyObjects' | 'manyKeys' | 'longString' | 'manyStrings' | 'deep';
+  /** Serialised size to aim at, in bytes (the built value's JSON text is within a few bytes of it). */
+  bytes: number;
+}
+
+/** Wide values up to `maxBytes` of JSON text, half of them in the top eighth of the range (the sizes that cost most). */
+export const wideSpec = (maxBytes: number): fc.Arbitrary<WideSpec> =>
+  fc.record({
+    shape: fc.constantFrom<WideSpec['shape']>('emptyObjects', 'manyKeys', 'longString', 'manyStrings', 'deep'),
+    bytes: fc.oneof(fc.integer({ min: 16, max: maxBytes }), fc.integer({ min: Math.floor((maxBytes * 7) / 8), max: maxBytes })),
+  });
+
+/** Builds the value a WideSpec describes: many values (the parse cost of jsonb) or few long ones (its size). */
+export function wideValue(spec: WideSpec): unknown {
+  switch (spec.shape) {
+    case 'emptyObjects':
+      return Array.from({ length: Math.max(1, Math.floor(spec.bytes / 3)) }, () => ({}));
+    case 'manyKeys': {
+      const out: Record<string, number> = {};
+      for (let i = 0, size = 2; size < spec.bytes; i++) {
+        out[`k${i}`] = i % 10;
+        size += `"k${i}":0,`.length;
+      }
+      return out;
+    }
+    case 'longString':
+      // Two-byte UTF-8 characters: the length limit in characters and the one in bytes differ.
+      return 'é'.repeat(Math.max(1, Math.floor(spec.bytes / 2)));
+    case 'manyStrings':
+      return Array.from({ length: Math.max(1, Math.floor(spec.bytes / 4)) }, (_, i) => String.fromCharCode(97 + (i % 26)));
+    case 'deep': {
+      // Deep, up to what JSON.stringify itself can write (it recurses; Node's stack ends near 10,000 levels).
+      let v: unknown = 1;
+      for (let i = 0; i < Math.min(Math.floor(spec.bytes / 6), 4_000); i++) v = { a: v };
+      return v;
+    }
+  }
+}
