@@ -53,12 +53,12 @@ export function slackText(s: string): string {
 }
 
 /**
- * Discord markdown: a backslash before each markdown character shows it as itself — no masked link `[text](url)`, no
- * `<@id>` mention, no formatting. `#`, `-` and `>` act only at the start of a line, and the text is one line (its
+ * Discord markdown: a backslash before each markdown character shows it as itself — no masked link `[text](url)` (its
+ * brackets are escaped; parentheses alone do nothing), no `<@id>` mention, no formatting. `#`, `-` and `>` act only at the start of a line, and the text is one line (its
  * newlines are escaped). Pings are also refused by the body's `allowed_mentions`.
  */
 export function discordText(s: string): string {
-  return defuseMentions(escapeControlChars(s)).replace(/[\\*_~`|<>[\]()]/g, '\\$&');
+  return defuseMentions(escapeControlChars(s)).replace(/[\\*_~`|<>[\]]/g, '\\$&');
 }
 
 function clip(s: string, max: number): string {
