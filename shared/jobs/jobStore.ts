@@ -29,6 +29,8 @@ export interface SubmitRequest {
 // created_at::text as this API writes it into cursors (ISO DateStyle): 2026-12-02 14:56:54.723456+00
 const PG_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Node outputs in one results page: 1,000 items of up to 1 MiB each would be a gigabyte answer.
+export const RESULTS_PAGE_BYTES = 8 * 1024 * 1024;
 const WITH_POSITION = `${JOB_COLUMNS}, public.job_queue_position(j.id) as queue_position, public.job_eta_seconds(j.id) as eta_seconds`;
 
 function run<T>(db: Pool, actor: Actor, fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -169,16 +171,24 @@ export async function jobResults(db: Pool, actor: Actor, id: string, cursor: str
     const page = own.slice(0, limit);
     return { items: page.map((r) => r.item), nextCursor: own.length > limit ? String(page[page.length - 1]!.seq) : null };
   }
-  const rows = await query<{ key: string; seq: string; status: string; output: unknown; error: unknown }>(
+  // A page ends at `limit` items or RESULTS_PAGE_BYTES of outputs, whichever comes first (always one item at least).
+  // The first item past either bound comes back without its output, only to say that there is more.
+  const rows = await query<{ key: string; seq: string; status: string; output: unknown; error: unknown; kept: boolean }>(
     db,
-    'select key, seq, status, output, error from longhaul.job_items where job_id = $1 and seq > $2 order by seq limit $3',
-    [job.id, after, limit + 1],
+    `select key, seq, status, case when kept then output end as output, error, kept from (
+       select key, seq, status, output, error, n, n <= $3 and (n = 1 or upto <= $4) as kept, upto - own as before
+       from (select key, seq, status, output, error, row_number() over w as n, coalesce(octet_length(output::text), 0) as own,
+                    sum(coalesce(octet_length(output::text), 0)) over w as upto
+             from longhaul.job_items where job_id = $1 and seq > $2 window w as (order by seq) order by seq limit $3 + 1) sized
+     ) p where kept or before <= $4 or n > $3
+     order by seq`,
+    [job.id, after, limit, RESULTS_PAGE_BYTES],
   );
-  const page = rows.slice(0, limit);
+  const page = rows.filter((r) => r.kept).slice(0, limit);
   const format = kind?.formatItem ?? ((item: { key: string; status: string; output: unknown; error: unknown }) => item);
   return {
     items: page.map((r) => format({ key: r.key, status: r.status, output: r.output, error: r.error })),
-    nextCursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null,
+    nextCursor: rows.length > page.length ? String(page[page.length - 1]!.seq) : null,
   };
 }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { AiServices } from '../../shared/ai/types';
 import { createEngineActivities } from '../../shared/engine/activities';
 import { MAX_CHUNK_OUTPUT_BYTES, MAX_JOB_OUTPUT_BYTES, MAX_NODE_OUTPUT_BYTES } from '../../shared/kinds/workflow/graph';
+import { RESULTS_PAGE_BYTES } from '../../shared/jobs/jobStore';
 import { MAX_JSON_VALUES } from '../../shared/pgText';
 import { startJobsApp, type JobBody, type JobsApp, type TestUser } from '../support/jobsApp';
 
@@ -97,6 +98,22 @@ describe('output and request bounds', () => {
     for (const row of failed.rows) assert.match(row.error.message, new RegExp(`would hold more than ${MAX_CHUNK_OUTPUT_BYTES} bytes of node outputs \\(the limit per chunk\\)`));
     const stored = await app.pool.query<{ total: string }>("select coalesce(sum(octet_length(output #>> '{}')), 0) as total from longhaul.job_items where job_id = $1", [res.body.id]);
     assert.ok(Number(stored.rows[0]!.total) <= MAX_CHUNK_OUTPUT_BYTES);
+
+    // Its results come in pages of at most RESULTS_PAGE_BYTES of outputs, however many items were asked for.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { status: number; body: { items: { nodeId: string; output: string | null }[]; nextCursor: string | null } } = await app.api('GET', `/api/jobs/${res.body.id}/results?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, user);
+      assert.equal(page.status, 200);
+      const bytes = page.body.items.reduce((sum, item) => sum + Buffer.byteLength(JSON.stringify(item.output)), 0);
+      assert.ok(bytes <= RESULTS_PAGE_BYTES, `page ${pages}: ${bytes} bytes of outputs`);
+      seen.push(...page.body.items.map((i) => i.nodeId));
+      cursor = page.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 20);
+    assert.ok(pages >= 2, `more than one page (${pages})`);
+    assert.deepEqual(seen, nodes.map((n) => (n as { id: string }).id), 'every node once, in order');
   });
 
   it('fails a node that would take the job past its per-job bound, counted over the chunks already done', async () => {
