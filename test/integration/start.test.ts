@@ -17,6 +17,9 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+/** Every process a test started, so none outlives the file (a start that should have been refused, say). */
+const spawned: ChildProcess[] = [];
+
 /** Starts the system like a newcomer does and waits for the line containing "ready". */
 async function launch(command: string[], home: string, port: number): Promise<Started> {
   const [bin, ...args] = command;
@@ -25,6 +28,7 @@ async function launch(command: string[], home: string, port: number): Promise<St
     env: { ...process.env, LONGHAUL_HOME: home, LONGHAUL_PORT: String(port), LONGHAUL_LOG_LEVEL: 'warn', DATABASE_URL: '', AzureWebJobsStorage: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.push(child);
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
@@ -61,6 +65,11 @@ describe('npm start', () => {
     for (const r of running) {
       if (isAlive(r.pid)) process.kill(r.pid, 'SIGTERM');
       await r.exited;
+    }
+    for (const child of spawned.filter((c) => c.exitCode === null && c.signalCode === null)) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     }
     rmSync(parent, { recursive: true, force: true });
   });
