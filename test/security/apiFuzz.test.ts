@@ -210,7 +210,8 @@ function allowed(c: Case): number[] {
       return c.secret === 'right' ? [202, 400] : [401];
     case 'submit':
       // The poor user (no credits) gets 202 only for a free job (a workflow without llm nodes); checked below.
-      return [202, 400, 402];
+      // 409: the idempotencyKey names an earlier submission of this user with another kind or input.
+      return c.body?.includes('"idempotencyKey"') ? [202, 400, 402, 409] : [202, 400, 402];
     case 'list':
       return [200, 400];
     case 'get':
