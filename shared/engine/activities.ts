@@ -7,7 +7,9 @@ import type { Pool } from 'pg';
 import type { AiServices } from '../ai/types';
 import { withCache } from '../ai/cache';
 import { NonRetriableError, RetryAfterError, ValidationError } from '../errors';
+import { ConfigError } from '../config';
 import { findKind } from '../kinds';
+import { MISCONFIGURED_MESSAGE } from '../jobs/publicError';
 import type { ChunkOutcome, JobKind, JobRecord } from '../kinds/types';
 import type { Logger } from '../log';
 import type { Notifier } from '../notify';
@@ -248,7 +250,12 @@ export function createEngineActivities(deps: EngineDeps) {
         return { status: 'wait', retryAfterMs: err.retryAfterMs, stop };
       }
       const failures = job.failures + 1;
-      if (err instanceof NonRetriableError || failures >= input.maxAttempts) {
+      if (err instanceof ConfigError) {
+        // The service's own settings stopped the chunk: retrying soon will not fix them, and their wording (a setting's
+        // name, what it should hold) is for operators, so the detail goes to the log and the user reads a plain message.
+        log.error('chunk stopped by a configuration error', { stage: input.stage, chunk: input.index, error: err.message });
+        outcome = { status: 'failed', error: { message: MISCONFIGURED_MESSAGE, code: 'misconfigured' } };
+      } else if (err instanceof NonRetriableError || failures >= input.maxAttempts) {
         outcome = { status: 'failed', error: { message: (err as Error).message, code: err instanceof NonRetriableError ? 'non_retriable' : 'retries_exhausted' } };
       } else {
         log.warn('chunk failed, will be retried', { stage: input.stage, chunk: input.index, failures, error: (err as Error).message });

@@ -3,7 +3,7 @@
  * instances: separate processes that can be killed (-9) and restarted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateKey, type HostKeys } from '../../local/http/keys';
@@ -69,7 +69,13 @@ export async function startHostProcess(opts: HostProcessOptions): Promise<HostPr
   });
   let output = '';
   let ready = false;
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  // Each host gets a home of its own; it goes with the host, so a test run leaves nothing in the temp folder.
+  const exited = new Promise<void>((resolveExit) =>
+    child.once('exit', () => {
+      rmSync(home, { recursive: true, force: true });
+      resolveExit();
+    }),
+  );
   const url = await new Promise<string>((resolveUrl, reject) => {
     // 60 s by default: chaos tests restart hosts on a 2-core machine shared with other test files. Benchmarks on a
     // machine shared with test suites raise it (bench/run.ts): start-up there can take minutes.
