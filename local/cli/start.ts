@@ -15,7 +15,7 @@ import { acquireHomeLock } from '../services/homeLock';
 import { stopLeftoverHost, superviseHost } from '../services/hostSupervisor';
 import { startAzurite } from '../services/azurite';
 import { startPostgres } from '../services/postgres';
-import { ensureDemoUser } from '../supabase/demoUser';
+import { ensureDemoUser, LOCAL_ISSUER } from '../supabase/demoUser';
 import { applyMigrations } from '../supabase/migrate';
 import { startWebhookBridge } from '../supabase/webhookBridge';
 
@@ -85,6 +85,8 @@ async function main(): Promise<void> {
   process.env.AzureWebJobsStorage = storage;
   process.env.SUPABASE_WEBHOOK_SECRET ??= secrets.webhookSecret;
   process.env.SUPABASE_JWT_SECRET ??= secrets.jwtSecret;
+  // Tokens are checked for their issuer as on a project (<SUPABASE_URL>/auth/v1); locally the demo user's issuer.
+  if (!process.env.SUPABASE_URL) process.env.SUPABASE_JWT_ISSUER ??= LOCAL_ISSUER;
   process.env.JOBS_QUEUE_NAME ??= 'jobs';
   process.env.SWEEPER_SCHEDULE ??= '*/10 * * * * *';
   // On one's own machine, recordings are usually served from it (README's example): fetch loopback addresses too.

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../support/hostProcess';
+import { signUserToken } from '../../local/supabase/demoUser';
 import { DurableApi } from '../support/durableApi';
 import { freePort } from '../../local/services/freePort';
 import { isProcessAlive as isAlive } from '../../local/services/processes';
@@ -107,6 +108,10 @@ describe('npm start', () => {
     const auth = { authorization: `Bearer ${local.demoUser.token}` };
     const credits = (await (await fetch(`${local.baseUrl}/api/credits`, { headers: auth })).json()) as { balance: number };
     assert.equal(credits.balance, 10_000);
+    // The local stack checks a token's issuer as a project does: the same user and secret under another issuer is 401.
+    const { jwtSecret } = JSON.parse(readFileSync(join(home, 'local.json'), 'utf8')) as { jwtSecret: string };
+    const foreign = await signUserToken(local.demoUser.id, jwtSecret, { issuer: 'https://other-project.supabase.co/auth/v1' });
+    assert.equal((await fetch(`${local.baseUrl}/api/credits`, { headers: { authorization: `Bearer ${foreign}` } })).status, 401);
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     // The README's example body, taken from the README itself so the two cannot drift apart.
     const body = /<!-- first-workflow -->\s*```bash[\s\S]*?-d '([^']+)'/.exec(readme)?.[1];
