@@ -139,6 +139,9 @@ async function ensureAppRole(admin: Client, credentials: ClusterCredentials): Pr
   const exists = (await admin.query('select 1 from pg_roles where rolname = $1', [APP_ROLE])).rowCount === 1;
   const password = admin.escapeLiteral(credentials.postgres.password);
   await admin.query(`${exists ? 'alter' : 'create'} role ${APP_ROLE} ${APP_ROLE_ATTRIBUTES} password ${password}`);
+  // As on a hosted project, postgres may end other sessions (pg_terminate_backend, `drop database … with (force)`):
+  // without it a drop fails whenever an autovacuum worker happens to be in the database.
+  await admin.query(`grant pg_signal_backend to ${APP_ROLE}`);
 }
 
 // Everything the superuser owns outside the system and platform schemas was made by the project (migrations, the
