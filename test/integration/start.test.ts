@@ -88,7 +88,9 @@ describe('npm start', () => {
     assert.equal(local.baseUrl, `http://127.0.0.1:${port}`);
     assert.ok(existsSync(join(home, 'pg', 'PG_VERSION')), 'Postgres data lives in the home');
 
-    // The admin key gets each check's detail (anonymous callers get the verdicts only).
+    // Anonymous callers get the verdicts only (README's first curl); the admin key gets each check's detail.
+    const anonymous = (await (await fetch(`${local.baseUrl}/api/health`)).json()) as { status: string; checks: Record<string, unknown> };
+    assert.deepEqual(anonymous, { status: 'healthy', checks: { database: { status: 'ok' }, queue: { status: 'ok' }, durable: { status: 'ok' }, ai: { status: 'ok' } } });
     const health = await fetch(`${local.baseUrl}/api/health`, { headers: { 'x-functions-key': String(local.adminKey) } });
     assert.equal(health.status, 200);
     const report = (await health.json()) as { status: string; checks: Record<string, { status: string }> };
