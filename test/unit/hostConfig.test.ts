@@ -1,6 +1,6 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTimeSpan, readHostConfig, resolveAppSettings } from '../../local/host/hostConfig';
@@ -9,8 +9,12 @@ import { parseConfig, SETTING_NAMES } from '../../shared/config';
 import { nextOccurrence } from '../../local/timer/timerScheduler';
 import { repoRoot } from '../support/hostProcess';
 
+const appDirs: string[] = [];
+after(() => appDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 function appWith(hostJson: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'hostjson-'));
+  appDirs.push(dir);
   writeFileSync(join(dir, 'host.json'), JSON.stringify(hostJson));
   return dir;
 }
