@@ -137,7 +137,8 @@ describe('chaos: kill -9 of the host at random points', () => {
     );
     const counts = await waitAllFinished(app.pool, ids(), 240_000);
     console.log(`[chaos] killStorm: finished in ${Date.now() - started} ms: ${JSON.stringify(counts)}; ${fake.requests.length} provider requests`);
-    assert.deepEqual(counts, { completed: jobs.length }, 'every job completes');
+    const failures = await app.pool.query<{ kind: string; error: unknown }>("select kind, error from public.jobs where id = any($1::uuid[]) and status <> 'completed'", [ids()]);
+    assert.deepEqual(counts, { completed: jobs.length }, `every job completes; not completed: ${JSON.stringify(failures.rows)}`);
     await assertLedgerConsistent(app.pool, ids());
     const starts = await app.pool.query<{ n: number }>("select count(*)::int as n from public.job_events where job_id = any($1::uuid[]) and to_status = 'running'", [ids()]);
     assert.equal(starts.rows[0]?.n, jobs.length, 'each job started once');

@@ -75,6 +75,23 @@ describe('chunk quarantine, activities against the database', () => {
     await assert.rejects(flaky.runChunk(chunkRef(id)), /connection reset/, 'still run, not quarantined');
   });
 
+  it('crashes count only in a row without progress: work done between two crashes starts the count again', async () => {
+    const id = await startedJob();
+    // Each crash is followed by progress of the job (as when a host is killed from outside while work goes on).
+    const progress = () => app.pool.query('update longhaul.job_runs set items_done = items_done + 1 where job_id = $1', [id]);
+    await crashedRun(id);
+    for (let run = 0; run < CHUNK_MAX_CRASHES + 2; run++) {
+      await progress();
+      await crashedRun(id);
+    }
+    assert.equal((await app.pool.query('select crashes from longhaul.job_chunks where job_id = $1', [id])).rows[0].crashes, 1, 'each crash after progress is the first of a new series');
+    // Then the same point again and again with nothing done in between: a crash loop, quarantined.
+    for (let run = 2; run < CHUNK_MAX_CRASHES; run++) await crashedRun(id);
+    assert.equal((await app.pool.query('select crashes from longhaul.job_chunks where job_id = $1', [id])).rows[0].crashes, CHUNK_MAX_CRASHES - 1);
+    const result = await engine().runChunk(chunkRef(id));
+    assert.equal(result.error?.code, 'chunk_quarantined');
+  });
+
   it('crashes count per job attempt: a stale attempt claims nothing and a retried job starts from zero', async () => {
     const id = await startedJob();
     for (let run = 0; run < CHUNK_MAX_CRASHES; run++) await crashedRun(id);
