@@ -98,6 +98,7 @@ const schema = z.object({
   JOB_CHUNK_CONCURRENCY: positiveInt(16),
   JOB_CHUNK_TIME_BUDGET_SECONDS: positiveInt(240),
   JOB_CHUNK_MAX_ATTEMPTS: positiveInt(3),
+  JOB_CHUNK_MAX_CRASHES: positiveInt(5),
   SWEEPER_REDELIVER_AFTER_SECONDS: positiveInt(20),
   SWEEPER_STUCK_AFTER_SECONDS: positiveInt(120),
   HISTORY_RETENTION_DAYS: positiveInt(7),
@@ -161,6 +162,8 @@ export interface AppConfig {
     chunkConcurrency: number;
     chunkTimeBudgetMs: number;
     chunkMaxAttempts: number;
+    /** Crashes in a row without progress before a chunk is quarantined. */
+    chunkMaxCrashes: number;
     redeliverAfterSeconds: number;
     stuckAfterSeconds: number;
     historyRetentionDays: number;
@@ -285,6 +288,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       chunkConcurrency: v.JOB_CHUNK_CONCURRENCY,
       chunkTimeBudgetMs: v.JOB_CHUNK_TIME_BUDGET_SECONDS * 1000,
       chunkMaxAttempts: v.JOB_CHUNK_MAX_ATTEMPTS,
+      chunkMaxCrashes: v.JOB_CHUNK_MAX_CRASHES,
       redeliverAfterSeconds: v.SWEEPER_REDELIVER_AFTER_SECONDS,
       stuckAfterSeconds: v.SWEEPER_STUCK_AFTER_SECONDS,
       historyRetentionDays: v.HISTORY_RETENTION_DAYS,

@@ -79,6 +79,7 @@ export function engineActivities(): EngineActivities {
       outputs: outputStore,
       limits: { maxInFlight: settings.chunkConcurrency, perGeneration: CHUNKS_PER_GENERATION, maxAttempts: settings.chunkMaxAttempts },
       chunkTimeBudgetMs: settings.chunkTimeBudgetMs,
+      chunkMaxCrashes: settings.chunkMaxCrashes,
       workerConcurrency: settings.workerConcurrency,
       notifier: notifications(),
     });

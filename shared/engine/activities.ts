@@ -45,6 +45,8 @@ export interface EngineDeps {
   aiCache?: 'job' | 'global' | 'off';
   limits: EngineLimits;
   chunkTimeBudgetMs: number;
+  /** JOB_CHUNK_MAX_CRASHES: crashes in a row without progress before a chunk is quarantined (CHUNK_MAX_CRASHES). */
+  chunkMaxCrashes?: number;
   workerConcurrency: number;
   clock?: () => number;
   /** NOTIFY_WEBHOOK_URL: told about failed jobs after the transition, never awaited. */
@@ -185,7 +187,7 @@ export function createEngineActivities(deps: EngineDeps) {
     const stop = job.cancel_requested_at !== null;
     if (job.chunk_status === 'done') return { status: 'done', stop };
     if (job.chunk_status === null) throw new NonRetriableError(`chunk ${input.stage}/${input.index} of job ${input.jobId} does not exist`);
-    if (job.crashes >= CHUNK_MAX_CRASHES) {
+    if (job.crashes >= (deps.chunkMaxCrashes ?? CHUNK_MAX_CRASHES)) {
       const error: JobError = {
         message: `a chunk of stage "${input.stageName}" crashed its host ${job.crashes} times and was quarantined: the job fails instead of running it again`,
         code: 'chunk_quarantined',

@@ -19,7 +19,7 @@ export function chunkRetry(maxAttempts: number): df.RetryOptions {
 }
 
 /**
- * Runs in a row of one chunk that may crash its host (found still running when claimed again, with no progress of the
+ * Default of JOB_CHUNK_MAX_CRASHES: runs in a row of one chunk that may crash its host (found still running when claimed again, with no progress of the
  * job in between) before the chunk is quarantined: failed for good, so its job fails and is refunded instead of taking
  * the host down again at every restart. A crash is often not the chunk's fault (a scale-in, a deployment, a host
  * killed while a slow chunk runs); five in a row with nothing done between them are. Three failed the kill -9 chaos
