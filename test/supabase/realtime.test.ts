@@ -80,6 +80,15 @@ describe('supabase: job changes on Realtime', () => {
     assert.deepEqual([...new Set(about(bobJob).map((m) => m.topic))], [`jobs:${bob}`]);
   });
 
+  it('sends a message for a change a subscriber can see, and nothing for one they cannot', async () => {
+    const count = async (): Promise<number> => (await pool.query<{ n: number }>("select count(*)::int as n from realtime.messages where payload::text like '%' || $1 || '%'", [bobJob])).rows[0]!.n;
+    const before = await count();
+    await pool.query('update public.jobs set updated_at = now() + interval \'1 second\' where id = $1', [bobJob]);
+    assert.equal(await count(), before, 'only updated_at changed: nothing to tell');
+    await pool.query('update public.jobs set priority = priority + 1 where id = $1', [bobJob]);
+    assert.equal(await count(), before + 1, 'a visible column changed: one message');
+  });
+
   it('lets no one but the owner receive a job\'s changes, whatever channel they subscribe to', async () => {
     const ids = (messages: Message[]): string[] => [...new Set(messages.map((m) => (m.payload.record?.id ?? m.payload.old_record?.id) as string))];
     assert.deepEqual(await receives(bob, `jobs:${alice}`), [], "bob on alice's channel");
