@@ -1,6 +1,7 @@
 /**
- * DTFx history events as the durable-functions SDK reads them (PascalCase, EventType as a number).
- * See shared/reference/durable-protocol.md §3.2.
+ * DTFx history events as the durable-functions SDK reads them: PascalCase fields as Newtonsoft writes DTFx's
+ * `DurableTask.Core/History` classes, EventType as a number, EventId -1 except on scheduling events (the backend is
+ * described in docs/local-host.md).
  */
 export enum EventType {
   ExecutionStarted = 0,
