@@ -5,13 +5,12 @@
  * never stack traces or server paths, and never the wording of a configuration error: the detail stays in the host's
  * logs, which record every failed invocation with its exception.
  */
-import type { JobError } from '../orchestration/contracts';
+import { boundJobError, type JobError } from '../orchestration/contracts';
 
 /** What the user reads when the service's own configuration stopped the job (a provider key missing, a bad setting). */
 export const MISCONFIGURED_MESSAGE = 'the service is misconfigured; the job could not run';
 
 const MAX_MESSAGE_CHARS = 1000;
-const MAX_ISSUES = 20;
 
 // Lines from here on are a stack or a serialised exception, not a message: V8 frames (`    at fn (/path:1:2)`), the
 // Durable details JSON (`{"Message":…,"StackTrace":…}`), the Functions host's `Stack:` section.
@@ -48,7 +47,8 @@ export function isConfigFailure(text: string): boolean {
 
 /**
  * The job error as stored and shown: built from the known fields only (message, code, the node `key`, invalid-input
- * issues), with the message cleaned by userMessage; a configuration failure becomes MISCONFIGURED_MESSAGE.
+ * issues), with the message and each issue cleaned by userMessage and then cut by boundJobError (the same bounds as
+ * what crosses the orchestration); a configuration failure becomes MISCONFIGURED_MESSAGE.
  */
 export function publicJobError(error: unknown): JobError {
   const e = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; code?: unknown; key?: unknown; details?: unknown };
@@ -57,16 +57,13 @@ export function publicJobError(error: unknown): JobError {
   if (code === 'misconfigured' || isConfigFailure(raw)) return { message: MISCONFIGURED_MESSAGE, code: 'misconfigured' };
   const shaped: JobError = { message: userMessage(raw) || 'the job failed' };
   if (code) shaped.code = code;
-  if (typeof e.key === 'string') shaped.key = e.key.slice(0, 200);
-  const issues = (e.details as { issues?: unknown } | null | undefined)?.issues;
+  if (typeof e.key === 'string') shaped.key = e.key;
+  const { issues, moreIssues } = (e.details ?? {}) as { issues?: unknown; moreIssues?: unknown };
   if (Array.isArray(issues)) {
     const clean = issues
       .filter((i): i is { path: string; message: string } => typeof i?.path === 'string' && typeof i?.message === 'string')
-      .slice(0, MAX_ISSUES)
-      .map((i) => ({ path: i.path.slice(0, 500), message: userMessage(i.message) }));
-    const earlier = (e.details as { moreIssues?: unknown }).moreIssues;
-    const more = (typeof earlier === 'number' ? earlier : 0) + Math.max(0, issues.length - MAX_ISSUES);
-    shaped.details = more > 0 ? { issues: clean, moreIssues: more } : { issues: clean };
+      .map((i) => ({ path: i.path, message: userMessage(i.message) }));
+    shaped.details = typeof moreIssues === 'number' ? { issues: clean, moreIssues } : { issues: clean };
   }
-  return shaped;
+  return boundJobError(shaped);
 }
