@@ -6,23 +6,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, repoRoot } from '../support/hostProcess';
+import { envWithoutLonghaul, runProcess, type ProcessRun } from '../support/runProcess';
 import { llmNodes, startJobsApp, type JobBody, type JobsApp, type TestUser } from '../support/jobsApp';
 import { startOpenAiFake, type OpenAiFake } from '../support/openaiFake';
 
 const CLI = join(repoRoot, 'dist', 'local', 'cli', 'longhaul.js');
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type CliRun = ProcessRun;
 
 describe('longhaul CLI against the real app', () => {
   let fake: OpenAiFake;
@@ -33,26 +29,8 @@ describe('longhaul CLI against the real app', () => {
 
   /** Runs the CLI with a clean environment: no LONGHAUL_* from the caller, an empty LONGHAUL_HOME unless given. */
   function cli(args: string[], opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('LONGHAUL_')) env[k] = v;
-    Object.assign(env, { LONGHAUL_HOME: emptyHome }, opts.env);
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env, cwd: scratch, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`longhaul ${args.join(' ')} did not finish; stdout: ${stdout}; stderr: ${stderr}`));
-      }, opts.timeoutMs ?? 60_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-      child.stdin.end(opts.stdin ?? '');
-    });
+    const env = { ...envWithoutLonghaul(), LONGHAUL_HOME: emptyHome, ...opts.env };
+    return runProcess(process.execPath, [CLI, ...args], { env, cwd: scratch, stdin: opts.stdin, timeoutMs: opts.timeoutMs });
   }
   const asUser = (u: TestUser): string[] => ['--url', app.host.url, '--token', u.token];
   const asAdmin = (): string[] => ['--url', app.host.url, '--key', app.adminKey];
@@ -284,15 +262,7 @@ describe('longhaul CLI against the real app', () => {
     assert.ok(commands.length >= 2 && /submit workflow \S+ --watch$/.test(commands[0]!), `README shows the CLI: ${block}`);
     for (const line of commands) {
       const [npm, ...args] = line.split(' ');
-      const run = await new Promise<CliRun>((resolve, reject) => {
-        const child = spawn(npm!, args, { cwd: repoRoot, env: { ...process.env, LONGHAUL_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const run = await runProcess(npm!, args, { cwd: repoRoot, env: { ...process.env, LONGHAUL_HOME: home }, timeoutMs: 120_000 });
       assert.equal(run.code, 0, `${line}: ${run.stderr}`);
       if (line.includes('--watch')) {
         assert.match(run.stdout, /^\[#{24}\] 100% 5\/5 - completed - nodes$/m);

@@ -5,11 +5,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../support/hostProcess';
+import { envWithoutLonghaul, runProcess, type ProcessRun } from '../support/runProcess';
 
 const CLI = join(repoRoot, 'dist', 'local', 'cli', 'longhaul.js');
 
@@ -50,24 +50,10 @@ const stats = {
   rateLimiter: [{ key: `openai:${HOSTILE}`, tokens: 1 }],
 };
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type CliRun = ProcessRun;
 
 function cli(url: string, args: string[]): Promise<CliRun> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('LONGHAUL_')) env[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--url', url, '--token', 't'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(process.execPath, [CLI, ...args, '--url', url, '--token', 't'], { env: envWithoutLonghaul() });
 }
 
 function assertInert(run: CliRun, what: string): void {
